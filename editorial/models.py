@@ -1,0 +1,99 @@
+"""The store's tables (SQLModel). Schema changes go through Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from editorial.clock import now
+
+
+class Status(StrEnum):
+    """Where a piece stands in its lifecycle, in lifecycle order."""
+
+    IDEA = "idea"
+    PLANNED = "planned"
+    DRAFT = "draft"
+    REVIEW = "review"
+    APPROVED = "approved"
+    SCHEDULED = "scheduled"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
+DIMENSIONS = ("audience", "stage", "topic", "format")
+COVERAGE_DIMENSIONS = ("audience", "stage", "topic")
+FREE_TAG = "tag"
+
+
+class PieceBase(SQLModel):
+    """The fields a piece shows to the world."""
+
+    slug: str = Field(max_length=200, unique=True, index=True)
+    title: str
+    summary: str = Field(default="", sa_type=Text)
+    status: str = Field(default=Status.PUBLISHED, max_length=20, index=True)
+    format: str | None = Field(default=None, max_length=100)
+    author: str | None = None
+    assignee: str | None = None
+    publish_at: datetime | None = Field(default=None, index=True)
+    expire_at: datetime | None = None
+    due_at: datetime | None = None
+    review_by: date | None = None
+    derived_from: str | None = Field(default=None, max_length=200)
+    word_count: int = 0
+    reading_minutes: int = 0
+
+
+class Piece(PieceBase, table=True):
+    """One unit of content with its lifecycle; `html` is the cached render of `body`."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    body: str = Field(default="", sa_type=Text)
+    html: str = Field(default="", sa_type=Text)
+    front_matter: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    source_path: str | None = Field(default=None, index=True)
+    source_hash: str | None = Field(default=None, max_length=64)
+    missing_since: datetime | None = None
+    version: int = 1
+    created_at: datetime = Field(default_factory=now)
+    updated_at: datetime = Field(default_factory=now)
+
+
+class PieceTerm(SQLModel, table=True):
+    """One tag of a piece on one dimension; one table for every dimension."""
+
+    __table_args__ = (Index("ix_pieceterm_dimension_term", "dimension", "term", "piece_id"),)
+
+    piece_id: int = Field(foreign_key="piece.id", primary_key=True, ondelete="CASCADE")
+    dimension: str = Field(primary_key=True, max_length=40)
+    term: str = Field(primary_key=True, max_length=200)
+
+
+class Revision(SQLModel, table=True):
+    """A full snapshot of a piece after one change: who, when, from where."""
+
+    __table_args__ = (UniqueConstraint("piece_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    piece_id: int = Field(foreign_key="piece.id", index=True, ondelete="CASCADE")
+    number: int
+    created_at: datetime = Field(default_factory=now)
+    actor: str = Field(max_length=200)
+    origin: str = Field(max_length=20)
+    source_hash: str | None = Field(default=None, max_length=64)
+    title: str
+    front_matter: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    body: str = Field(default="", sa_type=Text)
+    note: str | None = None
+
+
+class StoreState(SQLModel, table=True):
+    """Small facts about the store itself, such as what the cached HTML was made with."""
+
+    key: str = Field(primary_key=True, max_length=100)
+    value: str = Field(sa_type=Text)

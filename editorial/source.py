@@ -1,0 +1,340 @@
+"""One Markdown source file -> validated piece data, or errors a person can act on."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import PurePosixPath
+from typing import Any
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+from editorial.clock import to_utc
+from editorial.markdown import count_words, reading_minutes, render_markdown
+from editorial.models import DIMENSIONS, FREE_TAG, Status
+from editorial.slugs import is_slug, slugify
+from editorial.taxonomy import Taxonomy
+
+YAML_FENCE = re.compile(r"\A---[ \t]*\r?\n")
+TOML_FENCE = re.compile(r"\A\+\+\+[ \t]*\r?\n")
+DIMENSION_ALIASES = {f"{d}s": d for d in ("audience", "stage", "topic", "format")}
+STATUSES = {s.value for s in Status}
+
+
+@dataclass
+class SourceError:
+    """One problem in one file: where (line, field) and what to do about it."""
+
+    message: str
+    line: int | None = None
+    field: str | None = None
+
+    def describe(self) -> str:
+        where = [f"line {self.line}"] if self.line else []
+        where += [f"field '{self.field}'"] if self.field else []
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+@dataclass
+class PieceData:
+    """Everything ingest stores for one valid file."""
+
+    slug: str
+    title: str
+    summary: str
+    status: str
+    format: str | None
+    author: str | None
+    assignee: str | None
+    publish_at: datetime | None
+    expire_at: datetime | None
+    due_at: datetime | None
+    review_by: date | None
+    derived_from: str | None
+    body: str
+    html: str
+    word_count: int
+    reading_minutes: int
+    front_matter: dict[str, Any]
+    terms: list[tuple[str, str]] = field(default_factory=list)
+
+
+class InvalidSource(Exception):
+    """A file that cannot become a piece; carries every problem found in it."""
+
+    def __init__(self, errors: list[SourceError]) -> None:
+        super().__init__("; ".join(e.describe() for e in errors))
+        self.errors = errors
+
+
+def parse_source(rel_path: str, raw: bytes, taxonomy: Taxonomy) -> PieceData:
+    """Validate and render one file; raises InvalidSource listing everything wrong with it."""
+    text = _decode(raw)
+    meta, body, lines = _split(text)
+    checker = _Checker(meta, lines, taxonomy)
+    data = checker.piece(PurePosixPath(rel_path).stem, body)
+    if checker.errors:
+        raise InvalidSource(checker.errors)
+    assert data is not None
+    return data
+
+
+def _decode(raw: bytes) -> str:
+    if not raw.strip():
+        raise InvalidSource(
+            [SourceError("the file is empty; a piece needs front matter with a title")]
+        )
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InvalidSource(
+            [SourceError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", line=line)]
+        ) from exc
+
+
+def _split(text: str) -> tuple[dict[str, Any], str, dict[str, int]]:
+    """Front matter (YAML `---` or TOML `+++`), the body, and the line of each top-level key."""
+    for fence, closing, load in ((YAML_FENCE, "---", _load_yaml), (TOML_FENCE, "+++", _load_toml)):
+        start = fence.match(text)
+        if not start:
+            continue
+        end = re.compile(rf"^{re.escape(closing)}[ \t]*$", re.MULTILINE).search(text, start.end())
+        if end is None:
+            raise InvalidSource(
+                [
+                    SourceError(
+                        f"front matter opened with '{closing}' on line 1 "
+                        f"is never closed; add a '{closing}' line after it"
+                    )
+                ]
+            )
+        block = text[start.end() : end.start()]
+        meta = load(block)
+        body = text[end.end() :].lstrip("\r\n")
+        return meta, body, _key_lines(block)
+    raise InvalidSource(
+        [
+            SourceError(
+                "no front matter; start the file with a '---' line, then 'title: …', then '---'",
+                line=1,
+            )
+        ]
+    )
+
+
+def _load_yaml(block: str) -> dict[str, Any]:
+    try:
+        meta = YAMLHandler().load(block)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 2 if exc.problem_mark else None
+        raise InvalidSource(
+            [SourceError(f"malformed YAML front matter: {exc.problem}", line=line)]
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise InvalidSource([SourceError(f"malformed YAML front matter: {exc}")]) from exc
+    return _mapping(meta)
+
+
+def _load_toml(block: str) -> dict[str, Any]:
+    try:
+        return _mapping(tomllib.loads(block))
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidSource([SourceError(f"malformed TOML front matter: {exc}")]) from exc
+
+
+def _mapping(meta: Any) -> dict[str, Any]:
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise InvalidSource(
+            [
+                SourceError(
+                    f"front matter must be 'key: value' lines, found a {type(meta).__name__}",
+                    line=2,
+                )
+            ]
+        )
+    return {str(k): v for k, v in meta.items()}
+
+
+def _key_lines(block: str) -> dict[str, int]:
+    lines: dict[str, int] = {}
+    for number, line in enumerate(block.splitlines(), start=2):
+        match = re.match(r"^([A-Za-z_][\w-]*)\s*[:=]", line)
+        if match:
+            lines.setdefault(match.group(1), number)
+    return lines
+
+
+class _Checker:
+    """Reads each field, collecting every error instead of stopping at the first."""
+
+    def __init__(self, meta: dict[str, Any], lines: dict[str, int], taxonomy: Taxonomy) -> None:
+        self.meta = meta
+        self.lines = lines
+        self.taxonomy = taxonomy
+        self.errors: list[SourceError] = []
+
+    def fail(self, key: str, message: str) -> None:
+        self.errors.append(SourceError(message, self.lines.get(key), key))
+
+    def piece(self, stem: str, body: str) -> PieceData | None:
+        title = self.text("title", required=True)
+        words = count_words(body)
+        terms = self.terms()
+        formats = [t for d, t in terms if d == "format"]
+        data = PieceData(
+            slug=self.slug(stem),
+            title=title or "",
+            summary=self.text("summary") or self.text("description") or "",
+            status=self.status(),
+            format=formats[0] if formats else None,
+            author=self.author(),
+            assignee=self.text("assignee"),
+            publish_at=self.moment("publishDate") or self.moment("date"),
+            expire_at=self.moment("expiryDate"),
+            due_at=self.moment("due"),
+            review_by=self.day("review_by"),
+            derived_from=self.reference("derived_from"),
+            body=body,
+            html="",
+            word_count=words,
+            reading_minutes=reading_minutes(words),
+            front_matter=_json_safe(self.meta),
+            terms=terms,
+        )
+        if self.errors:
+            return None
+        data.html = render_markdown(body)
+        return data
+
+    def text(self, key: str, required: bool = False) -> str | None:
+        value = self.meta.get(key)
+        if value is None or value == "":
+            if required:
+                self.fail(key, f"'{key}' is required; add a line '{key}: …' to the front matter")
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            self.fail(key, f"expected text, got a {_kind(value)}")
+            return None
+        return str(value).strip()
+
+    def slug(self, stem: str) -> str:
+        given = self.text("slug")
+        if given is None:
+            derived = slugify(stem)
+            if not derived:
+                self.fail(
+                    "slug", f"cannot make a URL slug from the file name '{stem}'; add 'slug: …'"
+                )
+            return derived
+        if not is_slug(given):
+            self.fail(
+                "slug",
+                f"'{given}' is not URL-safe (lower-case letters, digits and "
+                f"hyphens); try '{slugify(given)}'",
+            )
+        return given
+
+    def reference(self, key: str) -> str | None:
+        value = self.text(key)
+        if value is not None and not is_slug(value):
+            self.fail(key, f"'{value}' is not a piece slug; try '{slugify(value)}'")
+        return value
+
+    def status(self) -> str:
+        draft = self.meta.get("draft")
+        if draft is not None and not isinstance(draft, bool):
+            self.fail("draft", f"expected true or false, got {draft!r}")
+        status = self.text("status")
+        if status is None:
+            return Status.DRAFT if draft is True else Status.PUBLISHED
+        if status.lower() not in STATUSES:
+            self.fail("status", f"unknown status '{status}'; use one of {', '.join(Status)}")
+        return status.lower()
+
+    def author(self) -> str | None:
+        authors = self.meta.get("authors")
+        if authors is not None and self.meta.get("author") is None:
+            names = authors if isinstance(authors, list) else [authors]
+            if not all(isinstance(n, str) for n in names):
+                self.fail("authors", "expected a list of names")
+                return None
+            return ", ".join(names) or None
+        return self.text("author")
+
+    def moment(self, key: str) -> datetime | None:
+        value = self.meta.get(key)
+        if value is None or value == "":
+            return None
+        if isinstance(value, datetime | date):
+            return to_utc(value)
+        if isinstance(value, str):
+            try:
+                return to_utc(datetime.fromisoformat(value.strip()))
+            except ValueError:
+                pass
+        self.fail(key, f"bad date {value!r}; write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS")
+        return None
+
+    def day(self, key: str) -> date | None:
+        moment = self.moment(key)
+        return moment.date() if moment else None
+
+    def terms(self) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        for key, value in self.meta.items():
+            dimension = DIMENSION_ALIASES.get(key, key)
+            if dimension in DIMENSIONS:
+                found += [(dimension, t) for t in self.declared(key, dimension, value)]
+            elif key in ("tags", "categories"):
+                found += self.tags(key, value)
+        return list(dict.fromkeys(found))
+
+    def values(self, key: str, value: Any) -> list[str]:
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(v, bool) or not isinstance(v, str | int | float) for v in items):
+            self.fail(key, f"expected a term or a list of terms, got {_kind(value)}")
+            return []
+        return [str(v) for v in items if str(v).strip()]
+
+    def declared(self, key: str, dimension: str, value: Any) -> list[str]:
+        slugs = []
+        for item in self.values(key, value):
+            slug = self.taxonomy.resolve(dimension, item)
+            if slug is None:
+                closest = self.taxonomy.closest(dimension, item)
+                hint = f"; did you mean '{closest}'?" if closest else "; the taxonomy declares none"
+                self.fail(
+                    key, f"unknown {dimension} '{item}'{hint} (declare new terms in taxonomy.yaml)"
+                )
+            else:
+                slugs.append(slug)
+        return slugs
+
+    def tags(self, key: str, value: Any) -> list[tuple[str, str]]:
+        found = []
+        for item in self.values(key, value):
+            matches = [(d, s) for d in DIMENSIONS if (s := self.taxonomy.resolve(d, item))]
+            found += matches[:1] if len(matches) == 1 else [(FREE_TAG, slugify(item) or item)]
+        return found
+
+
+def _kind(value: Any) -> str:
+    return {dict: "mapping", list: "list", bool: "true/false"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value

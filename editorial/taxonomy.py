@@ -1,0 +1,177 @@
+"""The site's vocabulary (`taxonomy.yaml`): dimensions, their terms, and coverage targets."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from editorial.models import COVERAGE_DIMENSIONS, DIMENSIONS
+from editorial.slugs import is_slug, slugify
+
+TERM_KEYS = {"slug", "label", "description", "weight"}
+TARGET_KEYS = {"per_cell": 1, "fresh_days": 365}
+
+
+class TaxonomyError(ValueError):
+    """A taxonomy file that cannot be used; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Term:
+    """One declared value of a dimension."""
+
+    slug: str
+    label: str
+    description: str = ""
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Targets:
+    """How much fresh coverage each cell should have."""
+
+    per_cell: int = 1
+    fresh_days: int = 365
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """Every dimension's terms in declared order, plus the coverage targets."""
+
+    dimensions: dict[str, tuple[Term, ...]]
+    targets: Targets = Targets()
+    fingerprint: str = ""
+    _index: dict[str, dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for dimension, terms in self.dimensions.items():
+            names: dict[str, str] = {}
+            for term in terms:
+                names[term.slug] = term.slug
+                names.setdefault(slugify(term.label), term.slug)
+            self._index[dimension] = names
+
+    def terms(self, dimension: str) -> tuple[Term, ...]:
+        """The terms of `dimension` in declared order (empty for an undeclared one)."""
+        return self.dimensions.get(dimension, ())
+
+    def term(self, dimension: str, slug: str) -> Term | None:
+        """The declared term `slug` of `dimension`, if any."""
+        return next((t for t in self.terms(dimension) if t.slug == slug), None)
+
+    def resolve(self, dimension: str, value: str) -> str | None:
+        """The slug that `value` names (by slug or label, any case), or None."""
+        return self._index.get(dimension, {}).get(slugify(value))
+
+    def closest(self, dimension: str, value: str) -> str | None:
+        """The declared slug nearest to a misspelt `value`, for error messages."""
+        slugs = [t.slug for t in self.terms(dimension)]
+        matches = difflib.get_close_matches(slugify(value), slugs, n=1, cutoff=0.0)
+        return matches[0] if matches else None
+
+
+def load_taxonomy(path: Path) -> Taxonomy:
+    """Read and validate a taxonomy file; errors name the file, the line and the problem."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise TaxonomyError(f"{path}: cannot read the taxonomy file ({exc.strerror})") from exc
+    return parse_taxonomy(raw, str(path))
+
+
+def parse_taxonomy(raw: bytes, where: str) -> Taxonomy:
+    """Validate taxonomy YAML given as bytes; `where` names it in errors."""
+    try:
+        text = raw.decode("utf-8")
+        node = yaml.compose(text, Loader=yaml.CSafeLoader)
+        data = yaml.load(text, Loader=yaml.CSafeLoader)
+    except UnicodeDecodeError as exc:
+        raise TaxonomyError(f"{where}: not UTF-8 text (byte {exc.start})") from exc
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        raise TaxonomyError(f"{where}, line {line}: malformed YAML: {exc.problem}") from exc
+    reader = _Reader(where)
+    mapping = reader.mapping(node, data, "the file")
+    unknown = sorted(set(mapping) - set(DIMENSIONS) - {"targets"})
+    if unknown:
+        reader.fail(
+            mapping[unknown[0]][0],
+            f"unknown key '{unknown[0]}'; expected one of {', '.join((*DIMENSIONS, 'targets'))}",
+        )
+    dimensions = {d: reader.terms(d, *mapping[d][1:]) for d in DIMENSIONS if d in mapping}
+    missing = [d for d in COVERAGE_DIMENSIONS if d not in mapping]
+    if missing:
+        reader.fail(node, f"the coverage dimension '{missing[0]}' is not declared")
+    targets = reader.targets(*mapping["targets"][1:]) if "targets" in mapping else Targets()
+    return Taxonomy(dimensions, targets, hashlib.blake2b(raw, digest_size=16).hexdigest())
+
+
+class _Reader:
+    """Walks the YAML node tree beside the loaded data, so every error carries a line."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def fail(self, node: yaml.Node | None, message: str) -> None:
+        line = node.start_mark.line + 1 if node is not None else 1
+        raise TaxonomyError(f"{self.where}, line {line}: {message}")
+
+    def mapping(self, node: yaml.Node | None, data: Any, what: str) -> dict[str, tuple]:
+        if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
+            self.fail(node, f"{what} must be a mapping of keys to values")
+        assert isinstance(node, yaml.MappingNode)
+        return {str(k.value): (k, v, data[k.value]) for k, v in node.value}
+
+    def terms(self, dimension: str, node: yaml.Node, data: Any) -> tuple[Term, ...]:
+        if not isinstance(node, yaml.SequenceNode) or not data:
+            self.fail(node, f"'{dimension}' must be a non-empty list of terms")
+        terms: list[Term] = []
+        for item_node, item in zip(node.value, data, strict=True):
+            term = self.term(dimension, item_node, item)
+            if any(t.slug == term.slug for t in terms):
+                self.fail(item_node, f"{dimension} term '{term.slug}' is declared twice")
+            terms.append(term)
+        return tuple(terms)
+
+    def term(self, dimension: str, node: yaml.Node, data: Any) -> Term:
+        if isinstance(data, str):
+            data = {"slug": data}
+        else:
+            fields = self.mapping(node, data, f"a {dimension} term")
+            extra = sorted(set(fields) - TERM_KEYS)
+            if extra:
+                self.fail(
+                    fields[extra[0]][0],
+                    f"unknown term key '{extra[0]}'; expected {', '.join(sorted(TERM_KEYS))}",
+                )
+        slug = data.get("slug")
+        if not isinstance(slug, str) or not is_slug(slug):
+            hint = f" (try '{slugify(slug)}')" if isinstance(slug, str) and slugify(slug) else ""
+            self.fail(
+                node,
+                f"{dimension} term needs a 'slug' of lower-case letters, digits "
+                f"and hyphens, got {slug!r}{hint}",
+            )
+        weight = data.get("weight", 1)
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+            self.fail(
+                node, f"{dimension} term '{slug}': weight must be a number >= 0, got {weight!r}"
+            )
+        label = data.get("label") or slug.replace("-", " ").capitalize()
+        return Term(slug, str(label), str(data.get("description") or ""), float(weight))
+
+    def targets(self, node: yaml.Node, data: Any) -> Targets:
+        fields = self.mapping(node, data, "'targets'")
+        values: dict[str, int] = {}
+        for key, (key_node, _value_node, value) in fields.items():
+            if key not in TARGET_KEYS:
+                self.fail(key_node, f"unknown target '{key}'; expected {', '.join(TARGET_KEYS)}")
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                self.fail(key_node, f"target '{key}' must be a whole number >= 0, got {value!r}")
+            values[key] = value
+        return Targets(**values)
