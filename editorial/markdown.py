@@ -13,7 +13,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 # Bump when the rendering rules change, so that cached HTML is rebuilt on the next ingest.
 RENDER_VERSION = "1"
 WORDS_PER_MINUTE = 230
-WORD_RE = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+WORD_RE = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*")
 
 _EXTRA_ATTRIBUTES = {
     **{f"h{level}": {"id"} for level in range(1, 7)},
