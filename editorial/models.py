@@ -97,3 +97,34 @@ class StoreState(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=100)
     value: str = Field(sa_type=Text)
+
+
+class PieceSummary(SQLModel):
+    """A piece as lists show it."""
+
+    slug: str
+    title: str
+    summary: str
+    status: str
+    format: str | None
+    author: str | None
+    publish_at: datetime | None
+    reading_minutes: int
+    terms: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class PiecePublic(PieceSummary):
+    """A piece as the API shows it to a reader: rendered HTML, no internal fields."""
+
+    html: str
+    word_count: int
+    derived_from: str | None
+
+
+class PieceList(SQLModel):
+    """One page of a piece listing."""
+
+    items: list[PieceSummary]
+    total: int
+    page: int
+    per_page: int

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +176,14 @@ class _Reader:
                 self.fail(key_node, f"target '{key}' must be a whole number >= 0, got {value!r}")
             values[key] = value
         return Targets(**values)
+
+
+def current_taxonomy(path: Path) -> Taxonomy:
+    """The taxonomy at `path`, re-read only when the file changes."""
+    stat = path.stat()
+    return _load_cached(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: Path, _mtime_ns: int, _size: int) -> Taxonomy:
+    return load_taxonomy(path)

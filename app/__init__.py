@@ -1,0 +1,1 @@
+"""HTTP layer: the FastAPI application, its routers and dependencies."""

@@ -1,0 +1,52 @@
+"""The application factory. Nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import HTTPException as FastAPIHTTPException
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException
+
+from app.routers import health, pages, pieces, static
+from editorial import __version__
+from editorial.db import make_engine
+from editorial.render import Renderer
+from editorial.settings import Settings
+from editorial.site import Pages
+from editorial.taxonomy import current_taxonomy
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A configured application; the store must already be upgraded (`editorial db upgrade`)."""
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="Editorial", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.renderer = Renderer(settings)
+    for router in (health.router, pieces.router, static.router, pages.router):
+        app.include_router(router)
+    app.add_exception_handler(HTTPException, _http_error)
+    return app
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """JSON errors under /api, the theme's 404 page elsewhere."""
+    assert isinstance(exc, HTTPException | FastAPIHTTPException)
+    if exc.status_code == 404 and not request.url.path.startswith("/api/"):
+        settings: Settings = request.app.state.settings
+        taxonomy = current_taxonomy(settings.content_dir / "taxonomy.yaml")
+        html = Pages(request.app.state.renderer, taxonomy).not_found()
+        return HTMLResponse(html, status_code=404)
+    return JSONResponse(
+        {"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+    )

@@ -1,0 +1,227 @@
+"""The `editorial` command: thin calls into the domain functions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from editorial.settings import Settings
+
+app = typer.Typer(
+    help="Editorial: plan, ingest, review and publish B2B content.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+SKELETON = Path(__file__).resolve().parent / "skeleton"
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _settings(content_dir: Path | None = None) -> Settings:
+    settings = Settings()
+    if content_dir is not None:
+        settings = settings.model_copy(update={"content_dir": content_dir})
+    return settings
+
+
+def _engine(settings: Settings):
+    from editorial.db import make_engine, upgrade
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    return engine
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder for the new site's content.")],
+) -> None:
+    """Create a new content folder: a taxonomy and two example pieces."""
+    if directory.exists() and any(directory.iterdir()):
+        console.print(f"[red]{directory} is not empty; choose a new folder.[/red]")
+        raise typer.Exit(1)
+    shutil.copytree(SKELETON, directory, dirs_exist_ok=True)
+    console.print(f"Created {directory}. Next: EDITORIAL_CONTENT_DIR={directory} editorial serve")
+
+
+@app.command()
+def ingest(
+    content_dir: Annotated[
+        Path | None, typer.Argument(help="Content folder (default: settings).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    workers: Annotated[int, typer.Option(help="Parser processes (0: one per core).")] = 0,
+) -> None:
+    """Read Markdown pieces into the store; exit 1 if any file is invalid."""
+    from editorial.ingest import ingest as run_ingest
+    from editorial.taxonomy import TaxonomyError
+
+    settings = _settings(content_dir)
+    if not settings.content_dir.is_dir():
+        console.print(f"[red]No content folder at {settings.content_dir}.[/red]")
+        raise typer.Exit(1)
+    engine = _engine(settings)
+    show = not (quiet or as_json) and console.is_terminal
+    try:
+        with _progress(show) as (on_total, on_advance):
+            report = run_ingest(
+                engine,
+                settings.content_dir,
+                workers=workers or settings.ingest_workers,
+                on_total=on_total,
+                on_advance=on_advance,
+            )
+    except TaxonomyError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        _print_report(report)
+    raise typer.Exit(1 if report.errors else 0)
+
+
+class _progress:
+    """A rich progress bar when shown, silent callbacks otherwise."""
+
+    def __init__(self, show: bool) -> None:
+        self.bar = (
+            Progress(
+                TextColumn("Ingesting"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            )
+            if show
+            else None
+        )
+        self.task = None
+
+    def __enter__(self):
+        if self.bar is None:
+            return None, None
+        self.bar.start()
+        self.task = self.bar.add_task("ingest", total=None)
+        return (
+            lambda n: self.bar.update(self.task, total=n),
+            lambda n: self.bar.advance(self.task, n),
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _print_report(report) -> None:
+    typer.echo(
+        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"removed {report.removed}, errors {len(report.errors)}"
+    )
+    for error in report.errors:
+        typer.echo(f"{error['path']}: {error['message']}", err=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the site and API; ingests the content folder first if the store is empty."""
+    import uvicorn
+
+    from app.main import create_app
+    from editorial.ingest import ingest as run_ingest
+    from editorial.pieces import count_pieces
+
+    settings = _settings()
+    if "base_url" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"base_url": f"http://{host}:{port}/"})
+    engine = _engine(settings)
+    if count_pieces(engine) == 0 and settings.content_dir.is_dir():
+        report = run_ingest(engine, settings.content_dir, workers=settings.ingest_workers)
+        _print_report(report)
+    engine.dispose()
+    console.print(f"Serving {settings.content_dir} at http://{host}:{port}/")
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False)
+
+
+@app.command("pieces")
+def list_pieces_command(
+    audience: Annotated[str | None, typer.Option(help="Only this audience term.")] = None,
+    stage: Annotated[str | None, typer.Option(help="Only this stage term.")] = None,
+    topic: Annotated[str | None, typer.Option(help="Only this topic term.")] = None,
+    format_term: Annotated[
+        str | None, typer.Option("--format-term", help="Only this format term.")
+    ] = None,
+    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    search: Annotated[str | None, typer.Option(help="Text in title or summary.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="table or json.")
+    ] = OutputFormat.table,
+) -> None:
+    """List pieces of every status, newest first, with filters."""
+    from sqlmodel import Session
+
+    from editorial.pieces import PieceQuery, list_pieces
+
+    engine = _engine(_settings())
+    query = PieceQuery(audience, stage, topic, format_term, status, search, 1, limit)
+    with Session(engine) as session:
+        pieces, total = list_pieces(session, query, public_only=False)
+    if output == OutputFormat.json:
+        rows = [p.model_dump(mode="json", exclude={"body", "html", "front_matter"}) for p in pieces]
+        typer.echo(json.dumps({"total": total, "items": rows}, indent=2))
+        return
+    table = Table(caption=f"{len(pieces)} of {total}")
+    for column in ("slug", "status", "publish", "due", "format"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("title")
+    for p in pieces:
+        table.add_row(
+            p.slug,
+            p.status,
+            f"{p.publish_at:%Y-%m-%d}" if p.publish_at else "",
+            f"{p.due_at:%Y-%m-%d}" if p.due_at else "",
+            p.format or "",
+            p.title,
+        )
+    Console().print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the store's schema to the newest migration."""
+    from editorial.db import current_revision, make_engine, upgrade
+
+    engine = make_engine(_settings().database_url)
+    changed = upgrade(engine)
+    state = "upgraded to" if changed else "already at"
+    typer.echo(f"Store {state} revision {current_revision(engine)}.")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="editorial")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

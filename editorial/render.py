@@ -1,0 +1,86 @@
+"""The one renderer: Jinja templates from the theme, for the live server and the export alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+
+from editorial.settings import Settings
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """Where the site lives: links are built from `base_path`, canonical URLs from `base_url`."""
+
+    title: str
+    base_url: str
+
+    @property
+    def base_path(self) -> str:
+        path = urlsplit(self.base_url).path or "/"
+        return path if path.endswith("/") else path + "/"
+
+    def url(self, path: str = "") -> str:
+        """A site-relative link that works under any path prefix."""
+        return self.base_path + path.lstrip("/")
+
+    def absolute(self, path: str = "") -> str:
+        """The full canonical URL of `path`."""
+        root = self.base_url if self.base_url.endswith("/") else self.base_url + "/"
+        return root + path.lstrip("/")
+
+
+def piece_path(slug: str) -> str:
+    """The site path of a piece."""
+    return f"pieces/{slug}/"
+
+
+def term_path(dimension: str, term: str) -> str:
+    """The site path of a term page."""
+    return f"{dimension}/{term}/"
+
+
+def _date(value: datetime | None, fmt: str = "%-d %B %Y") -> str:
+    return value.strftime(fmt) if value else ""
+
+
+def build_environment(settings: Settings) -> Environment:
+    """One Jinja environment: the site's theme first, then `default`; `default:` names the base."""
+    dirs = settings.theme_dirs()
+    if not dirs:
+        raise FileNotFoundError(
+            f"no theme '{settings.theme}' or 'default' under {settings.themes_dir.resolve()}"
+        )
+    default = next(d for d in dirs if d.name == "default")
+    loader = ChoiceLoader(
+        [
+            PrefixLoader({"default": FileSystemLoader(default)}, delimiter=":"),
+            FileSystemLoader([str(d) for d in dirs]),
+        ]
+    )
+    env = Environment(
+        loader=loader,
+        autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["date"] = _date
+    env.globals.update(piece_path=piece_path, term_path=term_path)
+    return env
+
+
+class Renderer:
+    """Renders named templates with the site information every page needs."""
+
+    def __init__(self, settings: Settings, base_url: str | None = None) -> None:
+        self.env = build_environment(settings)
+        self.site = SiteInfo(settings.site_title, base_url or settings.base_url)
+
+    def render(self, template: str, **context: Any) -> str:
+        """The page `template` renders to with `context`."""
+        return self.env.get_template(template).render(site=self.site, **context)

@@ -1,0 +1,84 @@
+"""Each test gets its own store: SQLite in tmp_path, or a fresh schema on the PostgreSQL server
+named by EDITORIAL_TEST_DATABASE_URL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from app.main import create_app
+from editorial.db import make_engine, upgrade
+from editorial.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PG_URL = os.environ.get("EDITORIAL_TEST_DATABASE_URL")
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A URL for an empty store that exists for this test only."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'editorial.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An upgraded, empty store."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine) as session:
+        yield session
+
+
+@pytest.fixture
+def content_dir(tmp_path: Path) -> Path:
+    """A private copy of the small fixture site, safe to change."""
+    target = tmp_path / "content"
+    shutil.copytree(FIXTURES / "site", target)
+    return target
+
+
+@pytest.fixture
+def settings(database_url: str, content_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings for this test's store and content, isolated from any .env or environment."""
+    for name in list(os.environ):
+        if name.startswith("EDITORIAL_") and name != "EDITORIAL_TEST_DATABASE_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("EDITORIAL_DATABASE_URL", database_url)
+    monkeypatch.setenv("EDITORIAL_CONTENT_DIR", str(content_dir))
+    monkeypatch.setenv("EDITORIAL_THEMES_DIR", str(REPO / "themes"))
+    return Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    """The app on this test's store (already upgraded)."""
+    with TestClient(create_app(settings)) as client:
+        yield client
