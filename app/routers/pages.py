@@ -9,10 +9,11 @@ from app.deps import PagesDep, SessionDep
 from editorial.models import DIMENSIONS
 
 router = APIRouter(tags=["pages"], default_response_class=HTMLResponse, include_in_schema=False)
-PageNumber = Path(ge=2, le=100_000)
+PageNumber = Path(description="Listing page, from 2 (page 1 is the listing itself)")
 
 
 def _found(html: str | None) -> HTMLResponse:
+    """The page, or the theme's 404 page when there is none."""
     if html is None:
         raise HTTPException(status_code=404)
     return HTMLResponse(html)
@@ -27,7 +28,7 @@ def home(session: SessionDep, pages: PagesDep) -> HTMLResponse:
 @router.get("/page/{number}/")
 def home_page(session: SessionDep, pages: PagesDep, number: int = PageNumber) -> HTMLResponse:
     """An older page of the home listing."""
-    return _found(pages.home(session, number))
+    return _found(pages.home(session, number) if number >= 2 else None)
 
 
 @router.get("/pieces/{slug}/")
@@ -43,7 +44,7 @@ def _term_routes(dimension: str) -> None:
     def term_page(
         term: str, session: SessionDep, pages: PagesDep, number: int = PageNumber
     ) -> HTMLResponse:
-        return _found(pages.term(session, dimension, term, number))
+        return _found(pages.term(session, dimension, term, number) if number >= 2 else None)
 
     router.add_api_route(f"/{dimension}/{{term}}/", term, name=f"{dimension}_term")
     router.add_api_route(

@@ -1,0 +1,78 @@
+"""The command line: help everywhere, documented in the README, init, pieces, db upgrade."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from editorial.cli import app
+from editorial.settings import Settings
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+runner = CliRunner()
+
+
+def command_paths() -> list[list[str]]:
+    """Every command and sub-command of the `editorial` CLI."""
+    root = get_command(app)
+    paths = []
+    for name, command in root.commands.items():  # type: ignore[attr-defined]
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            paths += [[name, sub] for sub in subcommands]
+        else:
+            paths.append([name])
+    return paths
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=" ".join)
+def test_every_command_has_help(path: list[str]) -> None:
+    result = runner.invoke(app, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+    summary = result.output.split("Usage:")[1].split("Options")[0]
+    assert len(summary.strip().splitlines()) >= 2, f"no description for {path}"
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=" ".join)
+def test_every_command_is_in_the_readme(path: list[str]) -> None:
+    readme = README.read_text(encoding="utf-8")
+    assert re.search(rf"`editorial {' '.join(path)}\b", readme), f"README lacks {path}"
+
+
+def test_init_creates_a_site_that_ingests_cleanly(settings: Settings, tmp_path: Path) -> None:
+    target = tmp_path / "new-site"
+    assert runner.invoke(app, ["init", str(target)]).exit_code == 0
+    assert (target / "taxonomy.yaml").is_file()
+    assert len(list(target.rglob("*.md"))) == 2
+    result = runner.invoke(app, ["ingest", str(target), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["added"] == 2
+    again = runner.invoke(app, ["init", str(target)])
+    assert again.exit_code == 1
+    assert "is not empty" in again.output
+
+
+def test_pieces_lists_every_status_with_filters(settings: Settings) -> None:
+    assert runner.invoke(app, ["ingest", "--quiet"]).exit_code == 0
+    result = runner.invoke(app, ["pieces", "--format", "json"])
+    body = json.loads(result.stdout)
+    assert body["total"] == 6
+    assert {"planned", "draft", "scheduled", "published"} <= {p["status"] for p in body["items"]}
+    planned = runner.invoke(app, ["pieces", "--status", "planned", "--format", "json"])
+    assert [p["slug"] for p in json.loads(planned.stdout)["items"]] == ["analytics-plan"]
+    table = runner.invoke(app, ["pieces", "--audience", "finance"])
+    assert "cloud-basics-finance" in table.output
+    assert "analytics-plan" not in table.output
+
+
+def test_db_upgrade_reports_the_revision(settings: Settings) -> None:
+    first = runner.invoke(app, ["db", "upgrade"])
+    assert first.exit_code == 0
+    assert "upgraded to revision 0001" in first.output
+    assert "already at revision 0001" in runner.invoke(app, ["db", "upgrade"]).output
