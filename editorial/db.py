@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlmodel import Session
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The newest migration; a test checks it against the scripts, so that the common case (store
+# already current) needs no Alembic import at start-up.
+HEAD = "0001"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -37,6 +39,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def alembic_config(engine: Engine | None = None) -> Config:
     """An Alembic configuration (bound to `engine` when given); no ini file is needed."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -46,18 +50,24 @@ def alembic_config(engine: Engine | None = None) -> Config:
 def current_revision(engine: Engine) -> str | None:
     """The store's Alembic revision, or None for an empty store."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def head_revision() -> str | None:
-    """The newest migration shipped with this code."""
+    """The newest migration shipped with this code, read from the migration scripts."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> bool:
     """Bring the schema up to `revision`; returns whether anything had to change."""
-    if revision == "head" and current_revision(engine) == head_revision():
+    if revision == "head" and current_revision(engine) == HEAD:
         return False
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
     return True
 

@@ -76,18 +76,17 @@ def ingest(
     known = _load_known(engine)
     by_path = {k.path: k for k in known.values() if k.path}
     stale = _fingerprint(taxonomy) != _stored_fingerprint(engine)
-    changed: list[tuple[str, bytes, str]] = []
-    for rel, raw in _read_all(content_dir, files, report):
-        digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    changed: list[str] = []
+    for rel, digest in _hash_all(content_dir, files, report):
         old = by_path.get(rel)
         if old and old.hash == digest and not old.missing and not stale:
             report.unchanged += 1
         else:
-            changed.append((rel, raw, digest))
+            changed.append(rel)
     if on_total:
         on_total(len(changed))
     writer = _Writer(engine, known, set(files), report)
-    for batch in _batched(_parse_all(changed, taxonomy, workers), BATCH):
+    for batch in _batched(_parse_all(content_dir, changed, taxonomy, workers), BATCH):
         writer.write(batch)
         if on_advance:
             on_advance(len(batch))
@@ -110,44 +109,67 @@ def scan(content_dir: Path) -> list[str]:
     return sorted(found)
 
 
-def _read_all(
+def _hash_all(
     content_dir: Path, files: list[str], report: IngestReport
-) -> Iterator[tuple[str, bytes]]:
+) -> Iterator[tuple[str, str]]:
+    """Each readable file's content hash; the bytes are not kept (workers read them again)."""
     for rel in files:
         try:
-            yield rel, (content_dir / rel).read_bytes()
+            yield rel, _digest((content_dir / rel).read_bytes())
         except OSError as exc:
             report.fail(rel, SourceError(f"cannot read the file ({exc.strerror})"))
 
 
-def _parse_one(item: tuple[str, bytes, str]) -> tuple[str, str, PieceData | list[SourceError]]:
-    rel, raw, digest = item
-    try:
-        return rel, digest, parse_source(rel, raw, _WORKER_TAXONOMY[0])
-    except InvalidSource as exc:
-        return rel, digest, exc.errors
+def _digest(raw: bytes) -> str:
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
-_WORKER_TAXONOMY: list[Taxonomy] = []
+Parsed = tuple[str, str, PieceData | list[SourceError]]
 
 
-def _init_worker(taxonomy: Taxonomy) -> None:
-    _WORKER_TAXONOMY[:] = [taxonomy]
+class _Parser:
+    """Reads, validates and renders one file; an instance lives in each worker process."""
+
+    current: _Parser | None = None
+
+    def __init__(self, content_dir: Path, taxonomy: Taxonomy) -> None:
+        self.content_dir = content_dir
+        self.taxonomy = taxonomy
+
+    @classmethod
+    def install(cls, content_dir: Path, taxonomy: Taxonomy) -> None:
+        cls.current = cls(content_dir, taxonomy)
+
+    @classmethod
+    def parse(cls, rel: str) -> Parsed:
+        assert cls.current is not None
+        return cls.current(rel)
+
+    def __call__(self, rel: str) -> Parsed:
+        try:
+            raw = (self.content_dir / rel).read_bytes()
+        except OSError as exc:
+            return rel, "", [SourceError(f"cannot read the file ({exc.strerror})")]
+        try:
+            return rel, _digest(raw), parse_source(rel, raw, self.taxonomy)
+        except InvalidSource as exc:
+            return rel, _digest(raw), exc.errors
 
 
 def _parse_all(
-    items: list[tuple[str, bytes, str]], taxonomy: Taxonomy, workers: int
-) -> Iterator[tuple[str, str, PieceData | list[SourceError]]]:
+    content_dir: Path, changed: list[str], taxonomy: Taxonomy, workers: int
+) -> Iterator[Parsed]:
     """Parse and render in a process pool when there is enough work to share."""
     count = workers or os.cpu_count() or 1
-    if count < 2 or len(items) < PARALLEL_FROM:
-        _init_worker(taxonomy)
-        yield from map(_parse_one, items)
+    if count < 2 or len(changed) < PARALLEL_FROM:
+        yield from map(_Parser(content_dir, taxonomy), changed)
         return
-    with ProcessPoolExecutor(count, initializer=_init_worker, initargs=(taxonomy,)) as pool:
-        for start in range(0, len(items), BATCH * count):
-            chunk = items[start : start + BATCH * count]
-            yield from pool.map(_parse_one, chunk, chunksize=32)
+    with ProcessPoolExecutor(
+        count, initializer=_Parser.install, initargs=(content_dir, taxonomy)
+    ) as pool:
+        for start in range(0, len(changed), BATCH * count):
+            chunk = changed[start : start + BATCH * count]
+            yield from pool.map(_Parser.parse, chunk, chunksize=32)
 
 
 def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 from sqlmodel import SQLModel
 
-from editorial.db import alembic_config, current_revision, head_revision, make_engine, upgrade
+from editorial.db import HEAD, alembic_config, current_revision, head_revision, make_engine, upgrade
 
 
 def test_migrations_match_the_models(engine: Engine) -> None:
@@ -19,7 +19,7 @@ def test_migrations_match_the_models(engine: Engine) -> None:
 
 
 def test_upgrade_is_idempotent_and_reports_head(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision()
+    assert current_revision(engine) == head_revision() == HEAD
     assert upgrade(engine) is False
 
 
