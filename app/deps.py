@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from editorial.catalog import Catalog
 from editorial.settings import Settings
 from editorial.site import Pages
 from editorial.taxonomy import current_taxonomy
@@ -24,12 +25,20 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_pages(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> Pages:
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_pages(request: Request, settings: SettingsDep) -> Pages:
     """The public pages, with the taxonomy as it is on disk now."""
     taxonomy = current_taxonomy(settings.content_dir / "taxonomy.yaml")
     return Pages(request.app.state.renderer, taxonomy, settings.page_size)
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+def get_catalog(request: Request, session: SessionDep) -> Catalog:
+    """Everything public now (cached per process, checked against the store each request)."""
+    return request.app.state.catalogs.get(session)
+
+
 PagesDep = Annotated[Pages, Depends(get_pages)]
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 
 from app.routers import health, pages, pieces, static
 from editorial import __version__
+from editorial.catalog import CatalogCache
 from editorial.db import make_engine
 from editorial.render import Renderer
 from editorial.settings import Settings
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.renderer = Renderer(settings)
+    app.state.catalogs = CatalogCache()
     for router in (health.router, pieces.router, static.router, pages.router):
         app.include_router(router)
     app.add_exception_handler(HTTPException, _http_error)

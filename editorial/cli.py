@@ -163,6 +163,47 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False)
 
 
+@app.command()
+def export(
+    out: Annotated[Path, typer.Argument(help="Folder to write the static site into.")],
+    base_url: Annotated[
+        str | None, typer.Option(help="Public address of the exported site (default: settings).")
+    ] = None,
+    strict: Annotated[bool, typer.Option(help="Fail on a broken internal link.")] = False,
+    full: Annotated[bool, typer.Option(help="Rewrite every file, changed or not.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    workers: Annotated[int, typer.Option(help="Render processes (0: one per core).")] = 0,
+) -> None:
+    """Write the public site as static files; only changed files are rewritten."""
+    from editorial.export import ExportError, export_site
+
+    settings = _settings()
+    engine = _engine(settings)
+    try:
+        report = export_site(engine, settings, out, base_url=base_url, full=full, workers=workers)
+    except ExportError as exc:
+        console.print(f"[red]Export failed: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    except OSError as exc:
+        console.print(
+            f"[red]Export failed: cannot write {exc.filename or out}: {exc.strerror}[/red]"
+        )
+        raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        typer.echo(
+            f"written {report.written}, unchanged {report.unchanged}, "
+            f"removed {report.removed} ({report.files} files in {out})"
+        )
+        for error in report.errors:
+            typer.echo(f"error: {error}", err=True)
+        for broken in report.broken_links:
+            typer.echo(f"broken link: {broken['page']} -> {broken['link']}", err=True)
+    failed = report.errors or (strict and report.broken_links)
+    raise typer.Exit(1 if failed else 0)
+
+
 @app.command("pieces")
 def list_pieces_command(
     audience: Annotated[str | None, typer.Option(help="Only this audience term.")] = None,

@@ -61,7 +61,7 @@ class Piece(PieceBase, table=True):
     missing_since: datetime | None = None
     version: int = 1
     created_at: datetime = Field(default_factory=now)
-    updated_at: datetime = Field(default_factory=now)
+    updated_at: datetime = Field(default_factory=now, index=True)
 
 
 class PieceTerm(SQLModel, table=True):

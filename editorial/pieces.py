@@ -117,3 +117,9 @@ def count_pieces(engine: Engine) -> int:
     """How many pieces the store holds, of any status."""
     with Session(engine) as session:
         return session.exec(select(func.count()).select_from(Piece)).one()
+
+
+def html_of(session: Session, piece_ids: list[int]) -> dict[int, str]:
+    """The cached HTML of each piece, in one query."""
+    rows = session.exec(select(Piece.id, Piece.html).where(col(Piece.id).in_(piece_ids)))
+    return {piece_id: html for piece_id, html in rows if piece_id is not None}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,11 +19,12 @@ class SiteInfo:
 
     title: str
     base_url: str
+    base_path: str = field(init=False)
 
-    @property
-    def base_path(self) -> str:
-        path = urlsplit(self.base_url).path or "/"
-        return path if path.endswith("/") else path + "/"
+    def __post_init__(self) -> None:
+        root = self.base_url if self.base_url.endswith("/") else self.base_url + "/"
+        object.__setattr__(self, "base_url", root)
+        object.__setattr__(self, "base_path", urlsplit(root).path or "/")
 
     def url(self, path: str = "") -> str:
         """A site-relative link that works under any path prefix."""
@@ -30,8 +32,7 @@ class SiteInfo:
 
     def absolute(self, path: str = "") -> str:
         """The full canonical URL of `path`."""
-        root = self.base_url if self.base_url.endswith("/") else self.base_url + "/"
-        return root + path.lstrip("/")
+        return self.base_url + path.lstrip("/")
 
 
 def piece_path(slug: str) -> str:
@@ -44,8 +45,20 @@ def term_path(dimension: str, term: str) -> str:
     return f"{dimension}/{term}/"
 
 
+def author_path(slug: str) -> str:
+    """The site path of an author's page."""
+    return f"authors/{slug}/"
+
+
+@lru_cache(maxsize=65536)
 def _date(value: datetime | None, fmt: str = "%-d %B %Y") -> str:
     return value.strftime(fmt) if value else ""
+
+
+@lru_cache(maxsize=65536)
+def _iso(value: datetime | None) -> str:
+    """RFC 3339 in UTC, as feeds and sitemaps want it."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
 
 
 def build_environment(settings: Settings) -> Environment:
@@ -70,7 +83,8 @@ def build_environment(settings: Settings) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["date"] = _date
-    env.globals.update(piece_path=piece_path, term_path=term_path)
+    env.globals.update(piece_path=piece_path, term_path=term_path, author_path=author_path)
+    env.filters["iso"] = _iso
     return env
 
 

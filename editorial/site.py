@@ -1,111 +1,156 @@
-"""Public pages, composed from the store and rendered by the one renderer (server and export)."""
+"""Every public page, rendered from a Catalog by the one renderer (live server and export alike).
+
+A method returns None where the page does not exist: a reader gets a 404, never a 403."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from markupsafe import Markup
 
-from editorial.clock import now
-from editorial.models import DIMENSIONS, FREE_TAG, Piece
-from editorial.pieces import PieceQuery, get_piece, list_pieces, public_filter, terms_of
-from editorial.render import Renderer
+from editorial.catalog import Catalog, Entry
+from editorial.models import DIMENSIONS, FREE_TAG
+from editorial.render import Renderer, author_path, piece_path, term_path
 from editorial.taxonomy import Taxonomy, Term
+
+FEED_SIZE = 20
 
 
 @dataclass
 class Listing:
-    """A page of pieces with the terms of each, ready for a template."""
+    """One page of a list of entries."""
 
-    pieces: list[Piece]
-    terms: dict[int, dict[str, list[Term]]]
+    entries: list[Entry]
     page: int
     pages: int
-
-
-def labelled(taxonomy: Taxonomy, terms: dict[str, list[str]]) -> dict[str, list[Term]]:
-    """Term slugs by dimension -> declared Term objects (undeclared ones keep their slug)."""
-    return {
-        dimension: [taxonomy.term(dimension, slug) or Term(slug, slug) for slug in terms[dimension]]
-        for dimension in (*DIMENSIONS, FREE_TAG)
-        if terms.get(dimension)
-    }
+    path: str  # the list's first page, e.g. "topic/cloud/"
 
 
 class Pages:
-    """Every public page; None means "not found" (never "forbidden")."""
+    """Renders the public site's pages and files."""
 
     def __init__(self, renderer: Renderer, taxonomy: Taxonomy, per_page: int = 20) -> None:
         self.renderer = renderer
         self.taxonomy = taxonomy
         self.per_page = per_page
+        self._cards: dict[str, Markup] = {}
 
     def _render(self, template: str, **context: Any) -> str:
-        return self.renderer.render(template, stages=self.taxonomy.terms("stage"), **context)
-
-    def listing(self, session: Session, query: PieceQuery, at: datetime | None = None) -> Listing:
-        """One page of public pieces for `query`, with their labelled terms."""
-        pieces, total = list_pieces(session, query, at=at)
-        raw = terms_of(session, [p.id for p in pieces if p.id is not None])
-        terms = {pid: labelled(self.taxonomy, t) for pid, t in raw.items()}
-        return Listing(pieces, terms, query.page, max(1, math.ceil(total / query.per_page)))
-
-    def home(self, session: Session, page: int = 1, at: datetime | None = None) -> str | None:
-        """The home page (latest published pieces); None past the last page."""
-        result = self.listing(session, PieceQuery(page=page, per_page=self.per_page), at)
-        if page > result.pages:
-            return None
-        return self._render("home.html", listing=result, path="")
-
-    def term(
-        self,
-        session: Session,
-        dimension: str,
-        slug: str,
-        page: int = 1,
-        at: datetime | None = None,
-    ) -> str | None:
-        """The page of one declared term; None for an unknown term or a page past the last."""
-        term = self.taxonomy.term(dimension, slug)
-        if dimension not in DIMENSIONS or term is None:
-            return None
-        query = PieceQuery(page=page, per_page=self.per_page, **{dimension: slug})
-        result = self.listing(session, query, at)
-        if page > result.pages:
-            return None
-        return self._render(
-            "term.html",
-            listing=result,
-            dimension=dimension,
-            term=term,
-            path=f"{dimension}/{slug}/",
+        return self.renderer.render(
+            template,
+            taxonomy=self.taxonomy,
+            label=self.label,
+            card=self.card,
+            stages=self.taxonomy.terms("stage"),
+            **context,
         )
 
-    def piece(self, session: Session, slug: str, at: datetime | None = None) -> str | None:
-        """A public piece's page; None when the piece is not public."""
-        at = at or now()
-        piece = get_piece(session, slug, at=at)
-        if piece is None or piece.id is None:
+    def card(self, entry: Entry) -> Markup:
+        """An entry as every list shows it; rendered once, then reused by each list."""
+        key = entry.signature
+        if key not in self._cards:
+            self._cards[key] = Markup(self._render("_card.html", piece=entry))
+        return self._cards[key]
+
+    def label(self, dimension: str, slug: str) -> Term:
+        """The declared term, or a stand-in that shows the slug."""
+        return self.taxonomy.term(dimension, slug) or Term(slug, slug)
+
+    def page_count(self, entries: list[Entry]) -> int:
+        return max(1, math.ceil(len(entries) / self.per_page))
+
+    def listing(self, entries: list[Entry], page: int, path: str) -> Listing | None:
+        """Page `page` of `entries`; None when that page does not exist."""
+        pages = self.page_count(entries)
+        if not 1 <= page <= pages:
             return None
-        core = get_piece(session, piece.derived_from, at=at) if piece.derived_from else None
-        variants = session.exec(
-            select(Piece)
-            .where(col(Piece.derived_from) == piece.slug, public_filter(at))
-            .order_by(col(Piece.slug))
-        ).all()
-        terms = labelled(self.taxonomy, terms_of(session, [piece.id]).get(piece.id, {}))
+        start = (page - 1) * self.per_page
+        return Listing(entries[start : start + self.per_page], page, pages, path)
+
+    def home(self, catalog: Catalog, page: int = 1) -> str | None:
+        """The latest published pieces."""
+        listing = self.listing(catalog.entries, page, "")
+        return listing and self._render("home.html", listing=listing, path=_paged("", page))
+
+    def term(self, catalog: Catalog, dimension: str, slug: str, page: int = 1) -> str | None:
+        """The pieces of one declared term."""
+        term = self.taxonomy.term(dimension, slug) if dimension in DIMENSIONS else None
+        base = term_path(dimension, slug)
+        listing = term and self.listing(catalog.by_term.get((dimension, slug), []), page, base)
+        return listing and self._render(
+            "term.html", listing=listing, dimension=dimension, term=term, path=_paged(base, page)
+        )
+
+    def author(self, catalog: Catalog, slug: str, page: int = 1) -> str | None:
+        """The pieces of one author."""
+        entries = catalog.by_author.get(slug)
+        base = author_path(slug)
+        listing = entries and self.listing(entries, page, base)
+        return listing and self._render(
+            "author.html", listing=listing, author=entries[0].author, path=_paged(base, page)
+        )
+
+    def piece(self, catalog: Catalog, entry: Entry, html: str) -> str:
+        """A public piece's page, with related pieces and its lineage."""
+        terms = {
+            d: [self.label(d, t) for t in entry.terms[d]]
+            for d in (*DIMENSIONS, FREE_TAG)
+            if entry.terms.get(d)
+        }
         return self._render(
             "piece.html",
-            piece=piece,
+            piece=entry,
+            html=html,
             terms=terms,
-            core=core,
-            variants=variants,
-            path=f"pieces/{slug}/",
+            core=catalog.core(entry),
+            variants=catalog.variants.get(entry.slug, []),
+            related=catalog.related(entry),
+            path=piece_path(entry.slug),
         )
+
+    def feed(
+        self, catalog: Catalog, dimension: str | None = None, slug: str | None = None
+    ) -> str | None:
+        """The Atom feed of the site, or of one declared term."""
+        if dimension is None or slug is None:
+            entries, title, path = catalog.entries, self.renderer.site.title, ""
+        else:
+            term = self.taxonomy.term(dimension, slug) if dimension in DIMENSIONS else None
+            if term is None:
+                return None
+            entries = catalog.by_term.get((dimension, slug), [])
+            title, path = f"{term.label} · {self.renderer.site.title}", term_path(dimension, slug)
+        latest = entries[:FEED_SIZE]
+        updated = max((e.updated_at for e in latest), default=None)
+        return self._render("feed.xml", entries=latest, title=title, path=path, updated=updated)
+
+    def sitemap(self, catalog: Catalog) -> str:
+        """Every public page with its last change."""
+        lists = [("", catalog.entries)]
+        lists += [
+            (term_path(d, t), es)
+            for (d, t), es in sorted(catalog.by_term.items())
+            if d in DIMENSIONS and self.taxonomy.term(d, t)
+        ]
+        lists += [(author_path(a), es) for a, es in sorted(catalog.by_author.items())]
+        pages = [(path, max(e.updated_at for e in es)) for path, es in lists if es]
+        pages += [(piece_path(e.slug), e.updated_at) for e in catalog.entries]
+        return self._render("sitemap.xml", pages=pages)
+
+    def robots(self) -> str:
+        """robots.txt: everything public may be crawled; the dashboard and API may not."""
+        return self._render("robots.txt")
 
     def not_found(self) -> str:
         """The page for anything that does not exist or is not public."""
         return self._render("404.html", path="404.html")
+
+    def redirect(self, alias: str, target: str) -> str:
+        """A page at an old address that sends readers to the new one."""
+        return self._render("redirect.html", path=alias, target=target)
+
+
+def _paged(base: str, page: int) -> str:
+    return base if page == 1 else f"{base}page/{page}/"

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from editorial.catalog import load_catalog
 from editorial.ingest import ingest
 from editorial.render import Renderer
 from editorial.settings import Settings
@@ -38,7 +39,7 @@ def test_piece_page(site: TestClient) -> None:
     assert response.headers["content-type"].startswith("text/html")
     html = response.text
     assert "<h1>Cloud basics for the CIO</h1>" in html
-    assert "By Dana Reyes" in html
+    assert 'By <a href="/authors/dana-reyes/">Dana Reyes</a>' in html
     assert '<a href="/audience/cio/">CIO</a>' in html
     assert '<a href="/pieces/cloud-basics-finance/">Cloud basics for finance</a>' in html
     variant = site.get("/pieces/cloud-basics-finance/").text
@@ -83,9 +84,10 @@ def test_home_paginates(settings: Settings, engine: Engine, content_dir: Path) -
     ingest(engine, content_dir)
     pages = Pages(Renderer(settings), load_taxonomy(content_dir / "taxonomy.yaml"), per_page=1)
     with Session(engine) as session:
-        first = pages.home(session)
-        second = pages.home(session, 2)
-        assert pages.home(session, 3) is None
+        catalog = load_catalog(session)
+    first = pages.home(catalog)
+    second = pages.home(catalog, 2)
+    assert pages.home(catalog, 3) is None
     assert first is not None and second is not None
     assert 'href="/page/2/"' in first and "Page 1 of 2" in first
     assert 'rel="prev" href="/"' in second

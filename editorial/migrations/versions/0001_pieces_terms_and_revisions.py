@@ -50,6 +50,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_piece_slug"), ["slug"], unique=True)
         batch_op.create_index(batch_op.f("ix_piece_source_path"), ["source_path"], unique=False)
         batch_op.create_index(batch_op.f("ix_piece_status"), ["status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_piece_updated_at"), ["updated_at"], unique=False)
 
     op.create_table(
         "storestate",
@@ -102,6 +103,7 @@ def downgrade() -> None:
     op.drop_table("pieceterm")
     op.drop_table("storestate")
     with op.batch_alter_table("piece", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_piece_updated_at"))
         batch_op.drop_index(batch_op.f("ix_piece_status"))
         batch_op.drop_index(batch_op.f("ix_piece_source_path"))
         batch_op.drop_index(batch_op.f("ix_piece_slug"))

@@ -1,0 +1,213 @@
+"""Everything public at one moment, loaded in a few queries: the input of every public page.
+
+The live server and the static export both build pages from a Catalog, so that the same piece
+gives the same bytes in both. Piece bodies (HTML) are not part of it; they are read per page.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+from sqlalchemy import String, cast, func
+from sqlmodel import Session, col, select
+
+from editorial.clock import now, to_utc
+from editorial.models import DIMENSIONS, Piece, PieceTerm, Status
+from editorial.pieces import newest_first, public_filter
+from editorial.slugs import slugify
+
+RELATED = 4  # related pieces shown on a piece page
+
+
+@dataclass
+class Entry:
+    """One public piece's metadata (no body)."""
+
+    id: int
+    slug: str
+    title: str
+    summary: str
+    author: str | None
+    format: str | None
+    publish_at: datetime | None
+    updated_at: datetime
+    reading_minutes: int
+    derived_from: str | None
+    version: int
+    aliases: tuple[str, ...] = ()
+    terms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def author_slug(self) -> str | None:
+        return slugify(self.author) if self.author else None
+
+    @property
+    def signature(self) -> str:
+        """What a listing shows of this entry; changes whenever the piece changes."""
+        return f"{self.slug}@{self.version}"
+
+
+class Catalog:
+    """The public pieces, newest first, with indexes by term, author, slug and lineage."""
+
+    def __init__(self, entries: list[Entry], at: datetime) -> None:
+        self.entries = entries
+        self.at = at
+        self.by_slug = {e.slug: e for e in entries}
+        self.by_term: dict[tuple[str, str], list[Entry]] = defaultdict(list)
+        self.by_author: dict[str, list[Entry]] = defaultdict(list)
+        self.variants: dict[str, list[Entry]] = defaultdict(list)
+        for entry in entries:
+            for dimension, terms in entry.terms.items():
+                for term in terms:
+                    self.by_term[dimension, term].append(entry)
+            if entry.author_slug:
+                self.by_author[entry.author_slug].append(entry)
+            if entry.derived_from:
+                self.variants[entry.derived_from].append(entry)
+
+    def core(self, entry: Entry) -> Entry | None:
+        """The public core piece `entry` was derived from."""
+        return self.by_slug.get(entry.derived_from) if entry.derived_from else None
+
+    def authors(self) -> dict[str, str]:
+        """Author slug -> display name, for every author with a public piece."""
+        return {slug: pieces[0].author or slug for slug, pieces in sorted(self.by_author.items())}
+
+    def related(self, entry: Entry) -> list[Entry]:
+        """The pieces sharing most terms with `entry`, most recent first among equals."""
+        return self._related.get(entry.slug, [])
+
+    @cached_property
+    def _related(self) -> dict[str, list[Entry]]:
+        return _rank_related(self.entries, self.by_term)
+
+
+def _rank_related(
+    entries: list[Entry], by_term: dict[tuple[str, str], list[Entry]]
+) -> dict[str, list[Entry]]:
+    """Exact "most shared terms, then newest" for every entry, with bit-sliced counters.
+
+    Bit i of a term's mask is set when entry i (newest first) has the term. Adding an entry's
+    term masks into a three-slice binary counter gives, for every other entry, how many terms
+    they share; the lowest set bits of the top non-empty level are the newest best matches.
+    Cost: a few big-integer operations per term of each entry, not a loop over all pairs."""
+    index = {e.slug: i for i, e in enumerate(entries)}
+    masks = {key: sum(1 << index[e.slug] for e in group) for key, group in by_term.items()}
+    everyone = (1 << len(entries)) - 1
+    ranked: dict[str, list[Entry]] = {}
+    for i, entry in enumerate(entries):
+        keys = [(d, t) for d in DIMENSIONS for t in entry.terms.get(d, ())]
+        slices = [0, 0, 0, 0]
+        for key in keys:
+            carry = masks[key] & ~(1 << i)
+            for level in range(4):
+                slices[level], carry = slices[level] ^ carry, slices[level] & carry
+        ranked[entry.slug] = [entries[j] for j in _best(slices, min(len(keys), 15), everyone)]
+    return ranked
+
+
+def _best(slices: list[int], top: int, everyone: int) -> list[int]:
+    """Indexes of up to RELATED entries with the highest counts, lowest index first per count."""
+    found: list[int] = []
+    for count in range(top, 0, -1):
+        members = everyone
+        for level, bits in enumerate(slices):
+            members &= bits if count >> level & 1 else everyone ^ bits
+        while members and len(found) < RELATED:
+            lowest = members & -members
+            found.append(lowest.bit_length() - 1)
+            members ^= lowest
+        if len(found) == RELATED:
+            break
+    return found
+
+
+def load_catalog(session: Session, at: datetime | None = None) -> Catalog:
+    """Every public piece at `at` (default: now) with its terms and aliases: three queries."""
+    at = at or now()
+    columns = (
+        Piece.id,
+        Piece.slug,
+        Piece.title,
+        Piece.summary,
+        Piece.author,
+        Piece.format,
+        Piece.publish_at,
+        Piece.updated_at,
+        Piece.reading_minutes,
+        Piece.derived_from,
+        Piece.version,
+    )
+    rows = session.exec(select(*columns).where(public_filter(at)).order_by(*newest_first())).all()
+    entries = [Entry(*row) for row in rows]
+    by_id = {e.id: e for e in entries}
+    public_ids = select(Piece.id).where(public_filter(at))
+    terms = session.exec(
+        select(PieceTerm.piece_id, PieceTerm.dimension, PieceTerm.term)
+        .where(col(PieceTerm.piece_id).in_(public_ids))
+        .order_by(col(PieceTerm.piece_id), col(PieceTerm.dimension), col(PieceTerm.term))
+    ).all()
+    grouped: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for piece_id, dimension, term in terms:
+        grouped[piece_id][dimension].append(term)
+    for piece_id, dims in grouped.items():
+        by_id[piece_id].terms = {d: tuple(t) for d, t in dims.items()}
+    # Only the few pieces whose front matter mentions aliases have it decoded.
+    with_aliases = session.exec(
+        select(Piece.id, Piece.front_matter).where(
+            public_filter(at), cast(Piece.front_matter, String).contains('"aliases"')
+        )
+    ).all()
+    for piece_id, front_matter in with_aliases:
+        by_id[piece_id].aliases = _aliases(front_matter)
+    return Catalog(entries, at)
+
+
+def _aliases(front_matter: dict | None) -> tuple[str, ...]:
+    aliases = (front_matter or {}).get("aliases") or ()
+    return (aliases,) if isinstance(aliases, str) else tuple(str(a) for a in aliases)
+
+
+def change_key(session: Session) -> tuple:
+    """Changes whenever any piece is added or changed (every write sets `updated_at`)."""
+    return tuple(session.exec(select(func.count(), func.max(Piece.updated_at))).one())
+
+
+def next_change(session: Session, at: datetime) -> datetime | None:
+    """The next moment after `at` when a piece becomes public or expires."""
+    upcoming = session.exec(
+        select(func.min(Piece.publish_at)).where(
+            col(Piece.status).in_([Status.PUBLISHED, Status.SCHEDULED]), col(Piece.publish_at) > at
+        )
+    ).one()
+    expiring = session.exec(
+        select(func.min(Piece.expire_at)).where(col(Piece.expire_at) > at)
+    ).one()
+    moments = [to_utc(m) for m in (upcoming, expiring) if m is not None]
+    return min(moments, default=None)
+
+
+class CatalogCache:
+    """One process's catalog, reused until the store changes or a scheduled moment passes.
+
+    Checking costs one small aggregate query, so several processes stay correct without
+    sharing anything but the database."""
+
+    def __init__(self) -> None:
+        self._catalog: Catalog | None = None
+        self._key: tuple | None = None
+        self._until: datetime | None = None
+
+    def get(self, session: Session, at: datetime | None = None) -> Catalog:
+        at = at or now()
+        key = change_key(session)
+        catalog = self._catalog
+        stale = self._until is not None and at >= self._until
+        if catalog is None or key != self._key or stale or at < catalog.at:
+            catalog = load_catalog(session, at)
+            self._catalog, self._key, self._until = catalog, key, next_change(session, at)
+        return catalog

@@ -1,0 +1,411 @@
+"""Static export: plan every page, render only what changed, write through one guarded writer.
+
+Two phases, as in the best static-site generators: first every output file is planned with a
+fingerprint of everything it is made from (no rendering), then only the files whose fingerprint
+differs from the last export's manifest are rendered and written, on every core when there are
+many. Files the last export wrote that no longer belong are removed; nothing else is touched."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from editorial.catalog import Catalog, Entry, load_catalog
+from editorial.markdown import RENDER_VERSION
+from editorial.models import DIMENSIONS
+from editorial.pieces import html_of
+from editorial.render import Renderer, author_path, piece_path, term_path
+from editorial.settings import Settings
+from editorial.site import Pages, _paged
+from editorial.taxonomy import current_taxonomy
+
+EXPORT_VERSION = "1"
+MANIFEST = ".editorial-export.json"
+CHUNK = 200
+PARALLEL_FROM = 400
+ALIAS_RE = re.compile(r"^[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*/?$")
+
+
+class ExportError(Exception):
+    """An export that cannot be written as asked."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One output file: where it goes, how to make it, and a fingerprint of its inputs."""
+
+    path: str
+    kind: str
+    args: tuple = ()
+    fingerprint: str = ""
+
+
+@dataclass
+class ExportReport:
+    """What one export did; `as_json()` is the CLI's `--json` output."""
+
+    written: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    files: int = 0
+    errors: list[str] = field(default_factory=list)
+    broken_links: list[dict[str, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _hash(*parts: object) -> str:
+    return hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
+
+
+class Writer:
+    """The only way files reach OUT: one file per path, never outside OUT."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out.resolve()
+        self.paths: set[str] = set()
+
+    def reserve(self, rel: str) -> Path:
+        """Claim `rel` for one file; refuses a second claim and any path that leaves OUT."""
+        pure = PurePosixPath(rel)
+        unsafe = pure.is_absolute() or ".." in pure.parts or "." in pure.parts
+        if unsafe or not rel or "\\" in rel or "\x00" in rel or str(pure) != rel:
+            raise ExportError(f"refusing to write '{rel}': the path must stay inside the export")
+        if rel in self.paths:
+            raise ExportError(f"two files want the path '{rel}'; each path takes one file")
+        self.paths.add(rel)
+        return self.out / pure
+
+
+class FileWriter:
+    """Writes files under OUT atomically (a reader never sees half a file) and never through a
+    link that leads out of OUT. Folders already checked are remembered."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = str(out)
+        self.safe: set[str] = {self.out}
+
+    def write(self, rel: str, data: bytes) -> None:
+        target = os.path.join(self.out, rel)
+        self._folder(os.path.dirname(target))
+        temporary = f"{target}.tmp{os.getpid()}"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        os.replace(temporary, target)
+
+    def _folder(self, folder: str) -> None:
+        if folder in self.safe:
+            return
+        self._folder(os.path.dirname(folder))
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            real = os.path.realpath(folder)
+            if real != self.out and not real.startswith(self.out + os.sep):
+                raise ExportError(
+                    f"refusing to write into '{folder}': it leads outside the export"
+                ) from None
+        self.safe.add(folder)
+
+
+class Planner:
+    """Turns a catalog into the complete list of output files with their fingerprints."""
+
+    def __init__(self, catalog: Catalog, pages: Pages, settings: Settings, base_url: str) -> None:
+        self.catalog = catalog
+        self.pages = pages
+        self.settings = settings
+        self.common = _hash(
+            EXPORT_VERSION,
+            RENDER_VERSION,
+            base_url,
+            settings.site_title,
+            pages.per_page,
+            pages.taxonomy.fingerprint,
+            _theme_fingerprint(settings),
+        )
+        self.errors: list[str] = []
+
+    def plan(self) -> list[Spec]:
+        specs = [*self._lists(), *self._pieces(), *self._feeds(), *self._singles()]
+        return specs + self._aliases() + self._static()
+
+    def _listing(self, kind: str, base: str, entries: list[Entry], *args: str) -> Iterator[Spec]:
+        per_page = self.pages.per_page
+        count = self.pages.page_count(entries)
+        for page in range(1, count + 1):
+            shown = [e.signature for e in entries[(page - 1) * per_page : page * per_page]]
+            fingerprint = _hash(self.common, kind, args, page, count, shown)
+            yield Spec(_paged(base, page) + "index.html", kind, (*args, page), fingerprint)
+
+    def _lists(self) -> Iterator[Spec]:
+        yield from self._listing("home", "", self.catalog.entries)
+        for dimension in DIMENSIONS:
+            for term in self.pages.taxonomy.terms(dimension):
+                entries = self.catalog.by_term.get((dimension, term.slug), [])
+                yield from self._listing(
+                    "term", term_path(dimension, term.slug), entries, dimension, term.slug
+                )
+        for slug, entries in sorted(self.catalog.by_author.items()):
+            yield from self._listing("author", author_path(slug), entries, slug)
+
+    def _pieces(self) -> Iterator[Spec]:
+        catalog = self.catalog
+        for entry in catalog.entries:
+            core = catalog.core(entry)
+            fingerprint = _hash(
+                self.common,
+                entry.signature,
+                entry.updated_at,
+                [e.signature for e in catalog.related(entry)],
+                core.signature if core else None,
+                [e.signature for e in catalog.variants.get(entry.slug, [])],
+            )
+            yield Spec(piece_path(entry.slug) + "index.html", "piece", (entry.slug,), fingerprint)
+
+    def _feeds(self) -> Iterator[Spec]:
+        def shown(entries: list[Entry]) -> list[str]:
+            return [f"{e.signature}@{e.updated_at}" for e in entries[:20]]
+
+        yield Spec("feed.xml", "feed", (), _hash(self.common, shown(self.catalog.entries)))
+        for dimension in DIMENSIONS:
+            for term in self.pages.taxonomy.terms(dimension):
+                entries = self.catalog.by_term.get((dimension, term.slug), [])
+                path = term_path(dimension, term.slug) + "feed.xml"
+                yield Spec(path, "feed", (dimension, term.slug), _hash(self.common, shown(entries)))
+
+    def _singles(self) -> list[Spec]:
+        everything = _hash(self.common, [(e.signature, e.updated_at) for e in self.catalog.entries])
+        return [
+            Spec("sitemap.xml", "sitemap", (), everything),
+            Spec("robots.txt", "robots", (), self.common),
+            Spec("404.html", "notfound", (), self.common),
+        ]
+
+    def _aliases(self) -> list[Spec]:
+        specs, rules = [], []
+        base = self.pages.renderer.site.base_path
+        for entry in self.catalog.entries:
+            target = piece_path(entry.slug)
+            for alias in entry.aliases:
+                clean = alias.strip().lstrip("/")
+                if not ALIAS_RE.match(clean) or ".." in PurePosixPath(clean).parts:
+                    self.errors.append(
+                        f"piece '{entry.slug}': alias '{alias}' is not a safe "
+                        "site path (letters, digits, '.', '_', '~', '-', '/')"
+                    )
+                    continue
+                path = clean if clean.endswith(".html") else clean.rstrip("/") + "/index.html"
+                fingerprint = _hash(self.common, clean, target)
+                specs.append(Spec(path, "redirect", (clean, target), fingerprint))
+                rules.append((base + clean, base + target))
+        rules.sort()
+        redirects = "".join(f"{old} {new} 301\n" for old, new in rules)
+        nginx = "".join(f"{old} {new};\n" for old, new in rules)
+        specs.append(Spec("_redirects", "text", (redirects,), _hash(redirects)))
+        specs.append(Spec("nginx-redirects.map", "text", (nginx,), _hash(nginx)))
+        return specs
+
+    def _static(self) -> list[Spec]:
+        found: dict[str, Path] = {}
+        for theme in reversed(self.settings.theme_dirs()):
+            root = theme / "static"
+            for file in sorted(root.rglob("*")) if root.is_dir() else []:
+                if file.is_file():
+                    found["static/" + file.relative_to(root).as_posix()] = file
+        return [
+            Spec(rel, "static", (str(src),), _hash(src.read_bytes()))
+            for rel, src in sorted(found.items())
+        ]
+
+
+def _theme_fingerprint(settings: Settings) -> str:
+    digest = hashlib.blake2b(digest_size=12)
+    for theme in settings.theme_dirs():
+        for file in sorted(theme.rglob("*")):
+            if file.is_file() and "static" not in file.relative_to(theme).parts:
+                digest.update(file.relative_to(theme).as_posix().encode() + b"\0")
+                digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+class Maker:
+    """Renders specs to bytes; one lives in each worker process."""
+
+    current: Maker | None = None
+
+    def __init__(self, engine: Engine, catalog: Catalog, pages: Pages, out: Path) -> None:
+        self.engine = engine
+        self.catalog = catalog
+        self.pages = pages
+        self.files = FileWriter(out)
+        base_path = re.escape(pages.renderer.site.base_path)
+        self.link_re = re.compile(rf'(?:href|src)="{base_path}([^"#?]*)')
+
+    def make(self, specs: list[Spec]) -> list[tuple[str, list[str]]]:
+        """Render and write `specs`; returns each file's internal links."""
+        slugs = [s.args[0] for s in specs if s.kind == "piece"]
+        html = {}
+        if slugs:
+            with Session(self.engine) as session:
+                html = html_of(session, [self.catalog.by_slug[slug].id for slug in slugs])
+        done = []
+        for spec in specs:
+            data = self.render(spec, html)
+            self.files.write(spec.path, data)
+            links = self.links(data) if spec.path.endswith(".html") else []
+            done.append((spec.path, links))
+        return done
+
+    def render(self, spec: Spec, html: dict[int, str]) -> bytes:
+        pages, catalog, args = self.pages, self.catalog, spec.args
+        if spec.kind == "static":
+            return Path(args[0]).read_bytes()
+        if spec.kind == "piece":
+            entry = catalog.by_slug[args[0]]
+            text = pages.piece(catalog, entry, html[entry.id])
+        else:
+            text = {
+                "home": lambda: pages.home(catalog, *args),
+                "term": lambda: pages.term(catalog, *args),
+                "author": lambda: pages.author(catalog, *args),
+                "feed": lambda: pages.feed(catalog, *args),
+                "sitemap": lambda: pages.sitemap(catalog),
+                "robots": pages.robots,
+                "notfound": pages.not_found,
+                "redirect": lambda: pages.redirect(*args),
+                "text": lambda: args[0],
+            }[spec.kind]()
+        assert text is not None, spec
+        return text.encode("utf-8")
+
+    def links(self, data: bytes) -> list[str]:
+        """Site-internal link targets in a page, as paths inside the export."""
+        return sorted(set(self.link_re.findall(data.decode("utf-8"))))
+
+    @classmethod
+    def make_in_worker(cls, specs: list[Spec]) -> list[tuple[str, list[str]]]:
+        assert cls.current is not None
+        return cls.current.make(specs)
+
+
+def export_site(
+    engine: Engine,
+    settings: Settings,
+    out: Path,
+    *,
+    base_url: str | None = None,
+    full: bool = False,
+    workers: int = 0,
+) -> ExportReport:
+    """Export every public page to `out`, rewriting only files whose inputs changed."""
+    base_url = base_url or settings.base_url
+    if not base_url.endswith("/"):
+        base_url += "/"
+    taxonomy = current_taxonomy(settings.content_dir / "taxonomy.yaml")
+    pages = Pages(Renderer(settings, base_url), taxonomy, settings.page_size)
+    with Session(engine) as session:
+        catalog = load_catalog(session)
+    planner = Planner(catalog, pages, settings, base_url)
+    specs = planner.plan()
+    report = ExportReport(errors=planner.errors, files=len(specs))
+    out.mkdir(parents=True, exist_ok=True)
+    writer = Writer(out)
+    for spec in specs:
+        writer.reserve(spec.path)
+    old = {} if full else _read_manifest(out, base_url)
+    stale = [s for s in specs if old.get(s.path, [None])[0] != s.fingerprint]
+    links = {path: entry[1] for path, entry in old.items()}
+    maker = Maker(engine, catalog, pages, writer.out)
+    for path, found in _make_all(maker, stale, workers):
+        links[path] = found
+    report.written, report.unchanged = len(stale), len(specs) - len(stale)
+    report.removed = _remove(writer.out, set(_read_manifest(out, None)) - writer.paths)
+    manifest = {s.path: [s.fingerprint, links.get(s.path, [])] for s in specs}
+    _write_manifest(writer.out, base_url, manifest)
+    report.broken_links = _check_links(manifest, writer.paths)
+    return report
+
+
+def _make_all(maker: Maker, specs: list[Spec], workers: int) -> Iterable[tuple[str, list[str]]]:
+    chunks = [specs[i : i + CHUNK] for i in range(0, len(specs), CHUNK)]
+    count = workers or os.cpu_count() or 1
+    if count < 2 or len(specs) < PARALLEL_FROM:
+        for chunk in chunks:
+            yield from maker.make(chunk)
+        return
+    Maker.current = maker
+    maker.engine.dispose(close=False)
+    context = multiprocessing.get_context("fork")
+    try:
+        with ProcessPoolExecutor(count, mp_context=context, initializer=_fresh_connections) as pool:
+            for done in pool.map(Maker.make_in_worker, chunks):
+                yield from done
+    finally:
+        Maker.current = None
+
+
+def _fresh_connections() -> None:
+    """A forked worker must open its own database connections, never share the parent's."""
+    assert Maker.current is not None
+    Maker.current.engine.dispose(close=False)
+
+
+def _read_manifest(out: Path, base_url: str | None) -> dict[str, list]:
+    """The last export's files; empty when there is none, or when it had another base URL."""
+    try:
+        data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    files = data.get("files", {}) if isinstance(data, dict) else {}
+    if base_url is None:
+        return files
+    same = data.get("version") == EXPORT_VERSION and data.get("base_url") == base_url
+    return files if same else {}
+
+
+def _write_manifest(out: Path, base_url: str, files: dict[str, list]) -> None:
+    body = {"version": EXPORT_VERSION, "base_url": base_url, "files": files}
+    FileWriter(out).write(
+        MANIFEST, json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    )
+
+
+def _remove(out: Path, paths: set[str]) -> int:
+    """Delete files an earlier export wrote that no longer belong, and folders left empty."""
+    removed = 0
+    for rel in sorted(paths):
+        target = (out / rel).resolve()
+        if target.is_relative_to(out) and target.is_file():
+            target.unlink()
+            removed += 1
+            parent = target.parent
+            while parent != out and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+    return removed
+
+
+def _check_links(manifest: dict[str, list], paths: set[str]) -> list[dict[str, str]]:
+    broken = []
+    for page, (_fingerprint, links) in sorted(manifest.items()):
+        for link in links:
+            target = link + "index.html" if link.endswith("/") or not link else link
+            if target not in paths:
+                broken.append({"page": page, "link": link})
+    return broken
