@@ -7,6 +7,7 @@ gives the same bytes in both. Piece bodies (HTML) are not part of it; they are r
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -14,7 +15,8 @@ from functools import cached_property
 from sqlalchemy import String, cast, func
 from sqlmodel import Session, col, select
 
-from editorial.clock import now, to_utc
+from editorial import clock
+from editorial.clock import to_utc
 from editorial.models import DIMENSIONS, Piece, PieceTerm, Status
 from editorial.pieces import newest_first, public_filter
 from editorial.slugs import slugify
@@ -83,27 +85,38 @@ class Catalog:
 
     @cached_property
     def _related(self) -> dict[str, list[Entry]]:
-        return _rank_related(self.entries, self.by_term)
+        return _rank_related(self.entries, self.by_term, self.lineage)
+
+    def lineage(self, entry: Entry) -> list[Entry]:
+        """The entry's public core piece and variants (shown apart from related pieces)."""
+        core = self.core(entry)
+        return ([core] if core else []) + self.variants.get(entry.slug, [])
 
 
 def _rank_related(
-    entries: list[Entry], by_term: dict[tuple[str, str], list[Entry]]
+    entries: list[Entry],
+    by_term: dict[tuple[str, str], list[Entry]],
+    lineage: Callable[[Entry], list[Entry]],
 ) -> dict[str, list[Entry]]:
     """Exact "most shared terms, then newest" for every entry, with bit-sliced counters.
 
     Bit i of a term's mask is set when entry i (newest first) has the term. Adding an entry's
-    term masks into a three-slice binary counter gives, for every other entry, how many terms
+    term masks into a four-slice binary counter gives, for every other entry, how many terms
     they share; the lowest set bits of the top non-empty level are the newest best matches.
-    Cost: a few big-integer operations per term of each entry, not a loop over all pairs."""
+    Cost: a few big-integer operations per term of each entry, not a loop over all pairs.
+    The entry itself and its lineage (core and variants) are left out."""
     index = {e.slug: i for i, e in enumerate(entries)}
     masks = {key: sum(1 << index[e.slug] for e in group) for key, group in by_term.items()}
     everyone = (1 << len(entries)) - 1
     ranked: dict[str, list[Entry]] = {}
     for i, entry in enumerate(entries):
+        keep = everyone ^ (1 << i)
+        for other in lineage(entry):
+            keep &= ~(1 << index[other.slug])
         keys = [(d, t) for d in DIMENSIONS for t in entry.terms.get(d, ())]
         slices = [0, 0, 0, 0]
         for key in keys:
-            carry = masks[key] & ~(1 << i)
+            carry = masks[key] & keep
             for level in range(4):
                 slices[level], carry = slices[level] ^ carry, slices[level] & carry
         ranked[entry.slug] = [entries[j] for j in _best(slices, min(len(keys), 15), everyone)]
@@ -128,7 +141,7 @@ def _best(slices: list[int], top: int, everyone: int) -> list[int]:
 
 def load_catalog(session: Session, at: datetime | None = None) -> Catalog:
     """Every public piece at `at` (default: now) with its terms and aliases: three queries."""
-    at = at or now()
+    at = at or clock.now()
     columns = (
         Piece.id,
         Piece.slug,
@@ -173,8 +186,10 @@ def _aliases(front_matter: dict | None) -> tuple[str, ...]:
 
 
 def change_key(session: Session) -> tuple:
-    """Changes whenever any piece is added or changed (every write sets `updated_at`)."""
-    return tuple(session.exec(select(func.count(), func.max(Piece.updated_at))).one())
+    """Changes whenever any piece is added or changed: every write bumps a piece's `version`
+    (and sets `updated_at`), and pieces are never deleted, only archived."""
+    row = session.exec(select(func.count(), func.sum(Piece.version), func.max(Piece.updated_at)))
+    return tuple(row.one())
 
 
 def next_change(session: Session, at: datetime) -> datetime | None:
@@ -203,7 +218,7 @@ class CatalogCache:
         self._until: datetime | None = None
 
     def get(self, session: Session, at: datetime | None = None) -> Catalog:
-        at = at or now()
+        at = at or clock.now()
         key = change_key(session)
         catalog = self._catalog
         stale = self._until is not None and at >= self._until

@@ -20,6 +20,7 @@ app = typer.Typer(
     help="Editorial: plan, ingest, review and publish B2B content.",
     no_args_is_help=True,
     rich_markup_mode=None,
+    pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -176,18 +177,17 @@ def export(
 ) -> None:
     """Write the public site as static files; only changed files are rewritten."""
     from editorial.export import ExportError, export_site
+    from editorial.taxonomy import TaxonomyError
 
     settings = _settings()
     engine = _engine(settings)
     try:
         report = export_site(engine, settings, out, base_url=base_url, full=full, workers=workers)
-    except ExportError as exc:
+    except (ExportError, TaxonomyError) as exc:
         console.print(f"[red]Export failed: {exc}[/red]")
         raise typer.Exit(1) from exc
     except OSError as exc:
-        console.print(
-            f"[red]Export failed: cannot write {exc.filename or out}: {exc.strerror}[/red]"
-        )
+        console.print(f"[red]Export failed: {exc.filename or out}: {exc.strerror}[/red]")
         raise typer.Exit(1) from exc
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))

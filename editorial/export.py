@@ -21,7 +21,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from editorial.catalog import Catalog, Entry, load_catalog
+from editorial import clock
+from editorial.catalog import Catalog, Entry, change_key, load_catalog, next_change
 from editorial.markdown import RENDER_VERSION
 from editorial.models import DIMENSIONS
 from editorial.pieces import html_of
@@ -126,19 +127,11 @@ class FileWriter:
 class Planner:
     """Turns a catalog into the complete list of output files with their fingerprints."""
 
-    def __init__(self, catalog: Catalog, pages: Pages, settings: Settings, base_url: str) -> None:
+    def __init__(self, catalog: Catalog, pages: Pages, settings: Settings, common: str) -> None:
         self.catalog = catalog
         self.pages = pages
         self.settings = settings
-        self.common = _hash(
-            EXPORT_VERSION,
-            RENDER_VERSION,
-            base_url,
-            settings.site_title,
-            pages.per_page,
-            pages.taxonomy.fingerprint,
-            _theme_fingerprint(settings),
-        )
+        self.common = common
         self.errors: list[str] = []
 
     def plan(self) -> list[Spec]:
@@ -315,31 +308,86 @@ def export_site(
 ) -> ExportReport:
     """Export every public page to `out`, rewriting only files whose inputs changed."""
     base_url = base_url or settings.base_url
-    if not base_url.endswith("/"):
-        base_url += "/"
+    base_url = base_url if base_url.endswith("/") else base_url + "/"
     taxonomy = current_taxonomy(settings.content_dir / "taxonomy.yaml")
     pages = Pages(Renderer(settings, base_url), taxonomy, settings.page_size)
-    with Session(engine) as session:
-        catalog = load_catalog(session)
-    planner = Planner(catalog, pages, settings, base_url)
-    specs = planner.plan()
-    report = ExportReport(errors=planner.errors, files=len(specs))
+    common = _hash(
+        EXPORT_VERSION,
+        RENDER_VERSION,
+        base_url,
+        settings.site_title,
+        pages.per_page,
+        taxonomy.fingerprint,
+        _theme_fingerprint(settings),
+    )
     out.mkdir(parents=True, exist_ok=True)
+    old = Manifest.read(out)
+    with Session(engine) as session:
+        at = clock.now()
+        stamp = [common, str(change_key(session)), str(next_change(session, at))]
+        if not full and old.stamp == stamp and old.complete(out):
+            return ExportReport(
+                unchanged=len(old.files),
+                files=len(old.files),
+                errors=old.errors,
+                broken_links=old.broken_links,
+            )
+        catalog = load_catalog(session, at)
+    planner = Planner(catalog, pages, settings, common)
+    specs = planner.plan()
     writer = Writer(out)
     for spec in specs:
         writer.reserve(spec.path)
-    old = {} if full else _read_manifest(out, base_url)
-    stale = [s for s in specs if old.get(s.path, [None])[0] != s.fingerprint]
-    links = {path: entry[1] for path, entry in old.items()}
-    maker = Maker(engine, catalog, pages, writer.out)
-    for path, found in _make_all(maker, stale, workers):
+    stale = [s for s in specs if full or not old.current(out, s)]
+    links = {path: entry[1] for path, entry in old.files.items()}
+    for path, found in _make_all(Maker(engine, catalog, pages, writer.out), stale, workers):
         links[path] = found
-    report.written, report.unchanged = len(stale), len(specs) - len(stale)
-    report.removed = _remove(writer.out, set(_read_manifest(out, None)) - writer.paths)
-    manifest = {s.path: [s.fingerprint, links.get(s.path, [])] for s in specs}
-    _write_manifest(writer.out, base_url, manifest)
-    report.broken_links = _check_links(manifest, writer.paths)
+    files = {s.path: [s.fingerprint, links.get(s.path, [])] for s in specs}
+    manifest = Manifest(stamp, files, planner.errors, _check_links(files, writer.paths))
+    report = ExportReport(
+        written=len(stale),
+        unchanged=len(specs) - len(stale),
+        files=len(specs),
+        removed=_remove(writer.out, set(old.files) - writer.paths),
+        errors=manifest.errors,
+        broken_links=manifest.broken_links,
+    )
+    manifest.write(writer.out)
     return report
+
+
+@dataclass
+class Manifest:
+    """What the last export wrote: each file's fingerprint and links, and the store's stamp."""
+
+    stamp: list[str] = field(default_factory=list)
+    files: dict[str, list] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    broken_links: list[dict[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, out: Path) -> Manifest:
+        """The manifest in `out`; an empty one when there is none or it cannot be read."""
+        try:
+            data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+            if data.get("version") == EXPORT_VERSION:
+                return cls(data["stamp"], data["files"], data["errors"], data["broken_links"])
+        except (OSError, ValueError, KeyError, AttributeError, TypeError):
+            pass
+        return cls()
+
+    def current(self, out: Path, spec: Spec) -> bool:
+        """Whether the file for `spec` is on disk as this spec would write it."""
+        known = self.files.get(spec.path)
+        return bool(known) and known[0] == spec.fingerprint and (out / spec.path).is_file()
+
+    def complete(self, out: Path) -> bool:
+        """Whether every file this manifest lists is still on disk."""
+        return bool(self.files) and all((out / path).is_file() for path in self.files)
+
+    def write(self, out: Path) -> None:
+        body = {"version": EXPORT_VERSION, **asdict(self)}
+        FileWriter(out).write(MANIFEST, json.dumps(body, sort_keys=True).encode())
 
 
 def _make_all(maker: Maker, specs: list[Spec], workers: int) -> Iterable[tuple[str, list[str]]]:
@@ -364,26 +412,6 @@ def _fresh_connections() -> None:
     """A forked worker must open its own database connections, never share the parent's."""
     assert Maker.current is not None
     Maker.current.engine.dispose(close=False)
-
-
-def _read_manifest(out: Path, base_url: str | None) -> dict[str, list]:
-    """The last export's files; empty when there is none, or when it had another base URL."""
-    try:
-        data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    files = data.get("files", {}) if isinstance(data, dict) else {}
-    if base_url is None:
-        return files
-    same = data.get("version") == EXPORT_VERSION and data.get("base_url") == base_url
-    return files if same else {}
-
-
-def _write_manifest(out: Path, base_url: str, files: dict[str, list]) -> None:
-    body = {"version": EXPORT_VERSION, "base_url": base_url, "files": files}
-    FileWriter(out).write(
-        MANIFEST, json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    )
 
 
 def _remove(out: Path, paths: set[str]) -> int:

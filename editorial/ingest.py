@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
 
-from editorial.clock import now
+from editorial import clock
 from editorial.db import session_scope
 from editorial.markdown import RENDER_VERSION
 from editorial.models import Piece, PieceTerm, Revision, Status, StoreState
@@ -237,7 +237,7 @@ class _Writer:
             if target is False:
                 continue
             (updates if target else inserts).append((rel, digest, parsed, target))
-        stamp = now()
+        stamp = clock.now()
         with self.engine.begin() as connection:
             inserted = self._insert(connection, inserts, stamp)
             self._update(connection, updates, stamp)
@@ -338,7 +338,7 @@ class _Writer:
         ]
         if not gone:
             return
-        stamp = now()
+        stamp = clock.now()
         with session_scope(self.engine) as session:
             for known in gone:
                 piece = session.get(Piece, known.id)

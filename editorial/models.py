@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from editorial.clock import now
+from editorial import clock
 
 
 class Status(StrEnum):
@@ -60,8 +60,8 @@ class Piece(PieceBase, table=True):
     source_hash: str | None = Field(default=None, max_length=64)
     missing_since: datetime | None = None
     version: int = 1
-    created_at: datetime = Field(default_factory=now)
-    updated_at: datetime = Field(default_factory=now, index=True)
+    created_at: datetime = Field(default_factory=lambda: clock.now())
+    updated_at: datetime = Field(default_factory=lambda: clock.now(), index=True)
 
 
 class PieceTerm(SQLModel, table=True):
@@ -82,7 +82,7 @@ class Revision(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     piece_id: int = Field(foreign_key="piece.id", index=True, ondelete="CASCADE")
     number: int
-    created_at: datetime = Field(default_factory=now)
+    created_at: datetime = Field(default_factory=lambda: clock.now())
     actor: str = Field(max_length=200)
     origin: str = Field(max_length=20)
     source_hash: str | None = Field(default=None, max_length=64)

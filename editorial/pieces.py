@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Engine, Select, and_, func, or_
 from sqlmodel import Session, col, select
 
-from editorial.clock import now
+from editorial import clock
 from editorial.models import DIMENSIONS, Piece, PieceTerm, Status
 
 
@@ -50,7 +50,7 @@ def list_pieces(
     session: Session, query: PieceQuery, *, public_only: bool = True, at: datetime | None = None
 ) -> tuple[list[Piece], int]:
     """One page of pieces matching `query`, and how many match in all."""
-    conditions = [public_filter(at or now())] if public_only else []
+    conditions = [public_filter(at or clock.now())] if public_only else []
     if query.status:
         conditions.append(col(Piece.status) == query.status)
     for dimension in DIMENSIONS:
@@ -95,7 +95,7 @@ def get_piece(
     """The piece at `slug`; with `public_only`, None unless a reader may see it now."""
     statement = select(Piece).where(Piece.slug == slug)
     if public_only:
-        statement = statement.where(public_filter(at or now()))
+        statement = statement.where(public_filter(at or clock.now()))
     return session.exec(statement).first()
 
 

@@ -180,7 +180,10 @@ class _Reader:
 
 def current_taxonomy(path: Path) -> Taxonomy:
     """The taxonomy at `path`, re-read only when the file changes."""
-    stat = path.stat()
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise TaxonomyError(f"{path}: cannot read the taxonomy file ({exc.strerror})") from exc
     return _load_cached(path, stat.st_mtime_ns, stat.st_size)
 
 

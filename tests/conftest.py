@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from app.main import create_app
+from editorial import clock
 from editorial.db import make_engine, upgrade
 from editorial.settings import Settings
 
@@ -82,3 +84,13 @@ def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
     """The app on this test's store (already upgraded)."""
     with TestClient(create_app(settings)) as client:
         yield client
+
+
+FROZEN = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """Every "now" in the code is this moment, so outputs that record times are repeatable."""
+    monkeypatch.setattr(clock, "now", lambda: FROZEN)
+    return FROZEN

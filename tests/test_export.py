@@ -1,0 +1,308 @@
+"""Static export: golden output, safety of the one writer, incremental rebuilds, link check."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from editorial.cli import app
+from editorial.export import MANIFEST, ExportError, Writer, export_site
+from editorial.ingest import ingest
+from editorial.settings import Settings
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "site"
+BASE = "https://corp.example/insights/"
+UPDATE_GOLDEN = bool(os.environ.get("EDITORIAL_UPDATE_GOLDEN"))  # read before fixtures clear it
+PUBLIC = {"cloud-basics", "cloud-basics-finance"}
+HIDDEN = {"analytics-plan", "hugo-style", "future", "expired"}
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file below `root` (the manifest aside) by its POSIX path."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
+
+
+@pytest.fixture
+def store(engine: Engine, content_dir: Path, frozen_clock) -> Engine:
+    assert not ingest(engine, content_dir).errors
+    return engine
+
+
+def export(store: Engine, settings: Settings, out: Path, **options):
+    report = export_site(store, settings, out, base_url=options.pop("base_url", BASE), **options)
+    assert not report.errors, report.errors
+    return report
+
+
+def test_golden_output(store: Engine, settings: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    report = export(store, settings, out)
+    assert report.broken_links == []
+    if UPDATE_GOLDEN:
+        shutil.rmtree(GOLDEN, ignore_errors=True)
+        shutil.copytree(out, GOLDEN, ignore=shutil.ignore_patterns(MANIFEST))
+    expected, actual = tree(GOLDEN), tree(out)
+    assert sorted(actual) == sorted(expected)
+    for path, data in expected.items():
+        assert actual[path] == data, f"{path} differs from tests/golden/site/{path}"
+
+
+def test_two_exports_are_byte_identical(store: Engine, settings: Settings, tmp_path: Path) -> None:
+    export(store, settings, tmp_path / "a")
+    export(store, settings, tmp_path / "b", full=True)
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")
+    assert (tmp_path / "a" / MANIFEST).read_bytes() == (tmp_path / "b" / MANIFEST).read_bytes()
+
+
+def test_only_public_pieces_appear_anywhere(
+    store: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    export(store, settings, out)
+    assert {p.name for p in (out / "pieces").iterdir()} == PUBLIC
+    everything = b"".join(tree(out).values()).decode()
+    for slug in HIDDEN:
+        assert slug not in everything
+    for title in ("Analytics: a plan", "Coming soon", "An expired offer", "Hugo's way"):
+        assert title not in everything
+
+
+def test_prefix_base_url(store: Engine, settings: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    report = export(store, settings, out)
+    assert report.broken_links == []
+    home = (out / "index.html").read_text()
+    assert '<a href="/insights/pieces/cloud-basics/">' in home
+    assert 'href="/insights/static/site.css"' in home
+    assert '<link rel="canonical" href="https://corp.example/insights/">' in home
+    assert 'href="/pieces/' not in home
+    sitemap = (out / "sitemap.xml").read_text()
+    assert "<loc>https://corp.example/insights/pieces/cloud-basics/</loc>" in sitemap
+    assert "<lastmod>2026-06-01T12:00:00Z</lastmod>" in sitemap
+    assert "Sitemap: https://corp.example/insights/sitemap.xml" in (out / "robots.txt").read_text()
+
+
+def test_feeds_for_the_site_and_each_term(
+    store: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    export(store, settings, out)
+    site = (out / "feed.xml").read_text()
+    assert site.count("<entry>") == 2
+    assert "<id>https://corp.example/insights/pieces/cloud-basics/</id>" in site
+    cio = (out / "audience" / "cio" / "feed.xml").read_text()
+    assert cio.count("<entry>") == 1 and "Cloud basics for the CIO" in cio
+    assert (out / "topic" / "analytics" / "feed.xml").read_text().count("<entry>") == 0
+
+
+def test_aliases_make_redirects(store: Engine, settings: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    export(store, settings, out)
+    page = (out / "old" / "cloud-basics" / "index.html").read_text()
+    assert 'content="0; url=/insights/pieces/cloud-basics/"' in page
+    assert (out / "legacy-cloud.html").is_file()
+    assert (out / "_redirects").read_text() == (
+        "/insights/legacy-cloud.html /insights/pieces/cloud-basics/ 301\n"
+        "/insights/old/cloud-basics/ /insights/pieces/cloud-basics/ 301\n"
+    )
+    assert (
+        "/insights/old/cloud-basics/ /insights/pieces/cloud-basics/;"
+        in (out / "nginx-redirects.map").read_text()
+    )
+
+
+@pytest.mark.parametrize("alias", ["../../escape", "/../outside/", "a/../../b", "bad alias", ""])
+def test_hostile_aliases_are_refused(
+    engine: Engine, settings: Settings, content_dir: Path, tmp_path: Path, alias: str
+) -> None:
+    (content_dir / "posts" / "evil.md").write_text(
+        f'---\ntitle: Evil\naliases: ["{alias}"]\n---\nbody\n', encoding="utf-8"
+    )
+    ingest(engine, content_dir)
+    out = tmp_path / "site" / "out"
+    report = export_site(engine, settings, out, base_url=BASE)
+    assert len(report.errors) == 1 and "alias" in report.errors[0]
+    assert sorted(p.name for p in (tmp_path / "site").iterdir()) == ["out"]
+    assert not (tmp_path / "escape").exists() and not (tmp_path / "outside").exists()
+
+
+@pytest.mark.parametrize("path", ["../x", "/etc/passwd", "a/../../x", "a\\b", "./x", "a//b", ""])
+def test_writer_refuses_paths_outside_out(tmp_path: Path, path: str) -> None:
+    with pytest.raises(ExportError, match="refusing to write"):
+        Writer(tmp_path).reserve(path)
+
+
+def test_writer_refuses_two_files_at_one_path(tmp_path: Path) -> None:
+    writer = Writer(tmp_path)
+    writer.reserve("pieces/a/index.html")
+    with pytest.raises(
+        ExportError, match=re.escape("two files want the path 'pieces/a/index.html'")
+    ):
+        writer.reserve("pieces/a/index.html")
+
+
+def test_alias_on_a_real_page_is_refused(
+    engine: Engine, settings: Settings, content_dir: Path, tmp_path: Path
+) -> None:
+    (content_dir / "posts" / "clash.md").write_text(
+        "---\ntitle: Clash\naliases: [pieces/cloud-basics/]\n---\nbody\n", encoding="utf-8"
+    )
+    ingest(engine, content_dir)
+    with pytest.raises(
+        ExportError, match="two files want the path 'pieces/cloud-basics/index.html'"
+    ):
+        export_site(engine, settings, tmp_path / "out", base_url=BASE)
+
+
+def test_a_link_out_of_the_export_is_not_followed(
+    store: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "pieces").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(ExportError, match="leads outside the export"):
+        export(store, settings, out)
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_incremental_export(
+    store: Engine, settings: Settings, content_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    first = export(store, settings, out)
+    assert (first.written, first.unchanged, first.removed) == (first.files, 0, 0)
+    again = export(store, settings, out)
+    assert (again.written, again.unchanged, again.removed) == (0, first.files, 0)
+
+    piece = content_dir / "posts" / "cloud-basics-finance.md"
+    piece.write_text(piece.read_text().replace("The numbers", "The new numbers"))
+    ingest(store, content_dir)
+    changed = export(store, settings, out)
+    assert changed.removed == 0
+    assert 0 < changed.written < first.files // 2
+    assert "The new numbers" in (out / "pieces/cloud-basics-finance/index.html").read_text()
+    fresh = tmp_path / "fresh"
+    export(store, settings, fresh)
+    assert tree(out) == tree(fresh)
+
+
+def test_unpublished_piece_is_removed(
+    store: Engine, settings: Settings, content_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    export(store, settings, out)
+    assert (out / "pieces/cloud-basics-finance/index.html").is_file()
+    piece = content_dir / "posts" / "cloud-basics-finance.md"
+    piece.write_text(
+        piece.read_text().replace("date: 2025-04-01", "date: 2025-04-01\nstatus: draft")
+    )
+    ingest(store, content_dir)
+    report = export(store, settings, out)
+    assert report.removed == 1  # its page (it has no author page)
+    assert not (out / "pieces/cloud-basics-finance").exists()
+    assert "cloud-basics-finance" not in b"".join(tree(out).values()).decode()
+    assert tree(out) == tree(_fresh_export(store, settings, tmp_path))
+
+
+def test_deleted_file_is_rewritten_even_when_nothing_changed(
+    store: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    export(store, settings, out)
+    (out / "index.html").unlink()
+    report = export(store, settings, out)
+    assert report.written == 1
+    assert (out / "index.html").is_file()
+
+
+def test_files_not_written_by_export_are_left_alone(
+    store: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep-me.txt").write_text("mine")
+    export(store, settings, out, full=True)
+    assert (out / "keep-me.txt").read_text() == "mine"
+
+
+def test_link_check_and_strict(
+    store: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    theme = tmp_path / "themes" / "broken"
+    theme.mkdir(parents=True)
+    (theme / "404.html").write_text(
+        '{% extends "default:404.html" %}{% block main %}<a href="{{ site.url(\'nowhere/\') }}">x</a>'
+        "{% endblock %}"
+    )
+    monkeypatch.setenv("EDITORIAL_THEMES_DIR", str(tmp_path / "themes"))
+    monkeypatch.setenv("EDITORIAL_THEME", "broken")
+    out = tmp_path / "out"
+    runner = CliRunner()
+    lenient = runner.invoke(app, ["export", str(out), "--base-url", BASE])
+    assert lenient.exit_code == 0, lenient.output
+    assert "broken link: 404.html -> nowhere/" in lenient.output
+    strict = runner.invoke(app, ["export", str(out), "--base-url", BASE, "--strict"])
+    assert strict.exit_code == 1
+    assert "broken link: 404.html -> nowhere/" in strict.output
+
+
+def test_served_page_and_exported_page_are_the_same_bytes(
+    store: Engine, settings: Settings, client: TestClient, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    export(store, settings, out, base_url=settings.base_url)
+    for path in [
+        "",
+        "pieces/cloud-basics/",
+        "audience/cio/",
+        "authors/dana-reyes/",
+        "feed.xml",
+        "sitemap.xml",
+        "robots.txt",
+        "topic/cloud/feed.xml",
+    ]:
+        served = client.get("/" + path)
+        assert served.status_code == 200, path
+        file = out / (path + "index.html" if path.endswith("/") or not path else path)
+        assert served.content == file.read_bytes(), path
+    missing = client.get("/pieces/analytics-plan/")
+    assert missing.status_code == 404
+    assert missing.content == (out / "404.html").read_bytes()
+
+
+def test_theme_override_extends_one_block(
+    store: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    theme = tmp_path / "themes" / "corporate"
+    (theme / "static").mkdir(parents=True)
+    (theme / "piece.html").write_text(
+        '{% extends "default:piece.html" %}{% block title %}ACME — {{ piece.title }}{% endblock %}'
+    )
+    (theme / "static" / "site.css").write_text("body { color: rebeccapurple; }")
+    monkeypatch.setenv("EDITORIAL_THEMES_DIR", str(tmp_path / "themes"))
+    monkeypatch.setenv("EDITORIAL_THEME", "corporate")
+    out = tmp_path / "out"
+    export(store, Settings(_env_file=None), out)  # type: ignore[call-arg]
+    page = (out / "pieces/cloud-basics/index.html").read_text()
+    assert "<title>ACME — Cloud basics for the CIO</title>" in page
+    assert "Why now" in page  # the rest comes from the default theme
+    assert (out / "static/site.css").read_text() == "body { color: rebeccapurple; }"
+    assert "<title>CIO · Editorial</title>" in (out / "audience/cio/index.html").read_text()
+
+
+def _fresh_export(store: Engine, settings: Settings, tmp_path: Path) -> Path:
+    fresh = tmp_path / "fresh"
+    export(store, settings, fresh)
+    return fresh
