@@ -1,0 +1,92 @@
+"""The catalog: related pieces against a brute-force ranking, and the per-process cache."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from editorial import clock
+from editorial.catalog import RELATED, Catalog, CatalogCache, Entry, load_catalog
+from editorial.ingest import ingest
+
+TERMS = {"audience": ["a", "b", "c"], "stage": ["s", "t"], "topic": ["x", "y", "z"]}
+START = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def entry(i: int, terms: dict[str, tuple[str, ...]], derived_from: str | None = None) -> Entry:
+    moment = START - timedelta(days=i)
+    return Entry(
+        i, f"p{i}", f"Piece {i}", "", None, None, moment, moment, 1, derived_from, 1, terms=terms
+    )
+
+
+term_sets = st.fixed_dictionaries(
+    {
+        d: st.lists(st.sampled_from(ts), unique=True, max_size=len(ts)).map(tuple)
+        for d, ts in TERMS.items()
+    }
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(term_sets, min_size=1, max_size=30), st.data())
+def test_related_equals_brute_force(all_terms, data) -> None:
+    derived = [data.draw(st.none() | st.integers(0, len(all_terms) - 1)) for _ in all_terms]
+    entries = [
+        entry(i, terms, None if d is None or d == i else f"p{d}")
+        for i, (terms, d) in enumerate(zip(all_terms, derived, strict=True))
+    ]
+    catalog = Catalog(entries, START)
+
+    def shared(a: Entry, b: Entry) -> int:
+        return sum(len(set(a.terms.get(d, ())) & set(b.terms.get(d, ()))) for d in TERMS)
+
+    for position, piece in enumerate(entries):
+        excluded = {piece.slug} | {e.slug for e in catalog.lineage(piece)}
+        candidates = [
+            (-shared(piece, other), index, other.slug)
+            for index, other in enumerate(entries)
+            if other.slug not in excluded and shared(piece, other) > 0
+        ]
+        expected = [slug for *_, slug in sorted(candidates)[:RELATED]]
+        assert [e.slug for e in catalog.related(piece)] == expected, position
+
+
+def test_catalog_holds_public_pieces_newest_first(
+    engine: Engine, content_dir: Path, frozen_clock
+) -> None:
+    ingest(engine, content_dir)
+    with Session(engine) as session:
+        catalog = load_catalog(session)
+    assert [e.slug for e in catalog.entries] == ["cloud-basics-finance", "cloud-basics"]
+    assert catalog.by_slug["cloud-basics"].aliases == ("/old/cloud-basics/", "legacy-cloud.html")
+    assert [e.slug for e in catalog.by_term["audience", "cio"]] == ["cloud-basics"]
+    assert catalog.authors() == {"dana-reyes": "Dana Reyes"}
+    finance = catalog.by_slug["cloud-basics-finance"]
+    assert catalog.core(finance) is catalog.by_slug["cloud-basics"]
+
+
+def test_cache_reloads_on_change_and_when_a_scheduled_piece_is_due(
+    engine: Engine, content_dir: Path, monkeypatch
+) -> None:
+    ingest(engine, content_dir)
+    cache = CatalogCache()
+    moment = datetime(2026, 6, 1, tzinfo=UTC)
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    with Session(engine) as session:
+        first = cache.get(session)
+        assert cache.get(session) is first
+        assert "future" not in first.by_slug
+        later = cache.get(session, at=datetime(2099, 1, 2, tzinfo=UTC))
+        assert later is not first and "future" in later.by_slug
+    piece = content_dir / "posts" / "cloud-basics.md"
+    piece.write_text(piece.read_text().replace("Cloud basics for the CIO", "Cloud for the CIO"))
+    ingest(engine, content_dir)
+    with Session(engine) as session:
+        changed = cache.get(session, at=datetime(2099, 1, 2, tzinfo=UTC))
+    assert changed.by_slug["cloud-basics"].title == "Cloud for the CIO"
