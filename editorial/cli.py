@@ -70,18 +70,26 @@ def ingest(
     workers: Annotated[int, typer.Option(help="Parser processes (0: one per core).")] = 0,
 ) -> None:
     """Read Markdown pieces into the store; exit 1 if any file is invalid."""
+    settings = _settings(content_dir)
+    report = _ingest_step(settings, _engine(settings), quiet or as_json, workers)
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        _print_report(report)
+    raise typer.Exit(1 if report.errors else 0)
+
+
+def _ingest_step(settings: Settings, engine, quiet: bool, workers: int):
+    """Run ingest with a progress bar on a terminal; a missing folder or taxonomy exits 1."""
     from editorial.ingest import ingest as run_ingest
     from editorial.taxonomy import TaxonomyError
 
-    settings = _settings(content_dir)
     if not settings.content_dir.is_dir():
         console.print(f"[red]No content folder at {settings.content_dir}.[/red]")
         raise typer.Exit(1)
-    engine = _engine(settings)
-    show = not (quiet or as_json) and console.is_terminal
     try:
-        with _progress(show) as (on_total, on_advance):
-            report = run_ingest(
+        with _progress(not quiet and console.is_terminal) as (on_total, on_advance):
+            return run_ingest(
                 engine,
                 settings.content_dir,
                 workers=workers or settings.ingest_workers,
@@ -91,11 +99,6 @@ def ingest(
     except TaxonomyError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
-    if as_json:
-        typer.echo(json.dumps(report.as_json(), indent=2))
-    else:
-        _print_report(report)
-    raise typer.Exit(1 if report.errors else 0)
 
 
 class _progress:
@@ -164,44 +167,85 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False)
 
 
+OutOption = Annotated[Path, typer.Argument(help="Folder to write the static site into.")]
+BaseUrlOption = Annotated[
+    str | None, typer.Option(help="Public address of the exported site (default: settings).")
+]
+StrictOption = Annotated[bool, typer.Option(help="Fail on a broken internal link.")]
+FullOption = Annotated[bool, typer.Option(help="Rewrite every file, changed or not.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")]
+
+
 @app.command()
 def export(
-    out: Annotated[Path, typer.Argument(help="Folder to write the static site into.")],
-    base_url: Annotated[
-        str | None, typer.Option(help="Public address of the exported site (default: settings).")
-    ] = None,
-    strict: Annotated[bool, typer.Option(help="Fail on a broken internal link.")] = False,
-    full: Annotated[bool, typer.Option(help="Rewrite every file, changed or not.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    out: OutOption,
+    base_url: BaseUrlOption = None,
+    strict: StrictOption = False,
+    full: FullOption = False,
+    as_json: JsonOption = False,
     workers: Annotated[int, typer.Option(help="Render processes (0: one per core).")] = 0,
 ) -> None:
     """Write the public site as static files; only changed files are rewritten."""
+    settings = _settings()
+    report = _export_step(settings, _engine(settings), out, base_url, full, workers)
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        _print_export(report, out)
+    raise typer.Exit(1 if report.errors or (strict and report.broken_links) else 0)
+
+
+@app.command()
+def build(
+    out: OutOption,
+    base_url: BaseUrlOption = None,
+    strict: StrictOption = False,
+    full: FullOption = False,
+    as_json: JsonOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Ingest the content folder, then export the site: one command for a publishing job."""
+    settings = _settings()
+    engine = _engine(settings)
+    ingested = _ingest_step(settings, engine, quiet or as_json, 0)
+    exported = _export_step(settings, engine, out, base_url, full, 0)
+    if as_json:
+        typer.echo(
+            json.dumps({"ingest": ingested.as_json(), "export": exported.as_json()}, indent=2)
+        )
+    else:
+        _print_report(ingested)
+        _print_export(exported, out)
+    failed = ingested.errors or exported.errors or (strict and exported.broken_links)
+    raise typer.Exit(1 if failed else 0)
+
+
+def _export_step(
+    settings: Settings, engine, out: Path, base_url: str | None, full: bool, workers: int
+):
+    """Run the export; a refused path, a broken taxonomy or an unwritable folder exits 1."""
     from editorial.export import ExportError, export_site
     from editorial.taxonomy import TaxonomyError
 
-    settings = _settings()
-    engine = _engine(settings)
     try:
-        report = export_site(engine, settings, out, base_url=base_url, full=full, workers=workers)
+        return export_site(engine, settings, out, base_url=base_url, full=full, workers=workers)
     except (ExportError, TaxonomyError) as exc:
         console.print(f"[red]Export failed: {exc}[/red]")
         raise typer.Exit(1) from exc
     except OSError as exc:
         console.print(f"[red]Export failed: {exc.filename or out}: {exc.strerror}[/red]")
         raise typer.Exit(1) from exc
-    if as_json:
-        typer.echo(json.dumps(report.as_json(), indent=2))
-    else:
-        typer.echo(
-            f"written {report.written}, unchanged {report.unchanged}, "
-            f"removed {report.removed} ({report.files} files in {out})"
-        )
-        for error in report.errors:
-            typer.echo(f"error: {error}", err=True)
-        for broken in report.broken_links:
-            typer.echo(f"broken link: {broken['page']} -> {broken['link']}", err=True)
-    failed = report.errors or (strict and report.broken_links)
-    raise typer.Exit(1 if failed else 0)
+
+
+def _print_export(report, out: Path) -> None:
+    typer.echo(
+        f"written {report.written}, unchanged {report.unchanged}, "
+        f"removed {report.removed} ({report.files} files in {out})"
+    )
+    for error in report.errors:
+        typer.echo(f"error: {error}", err=True)
+    for broken in report.broken_links:
+        typer.echo(f"broken link: {broken['page']} -> {broken['link']}", err=True)
 
 
 @app.command("pieces")

@@ -92,22 +92,34 @@ class Writer:
 
 class FileWriter:
     """Writes files under OUT atomically (a reader never sees half a file) and never through a
-    link that leads out of OUT. Folders already checked are remembered."""
+    link that leads out of OUT. Folders already checked are remembered; in a folder this writer
+    has just created no reader can be waiting, so files there are written in place."""
 
     def __init__(self, out: Path) -> None:
         self.out = str(out)
         self.safe: set[str] = {self.out}
+        self.created: set[str] = set()
 
     def write(self, rel: str, data: bytes) -> None:
         target = os.path.join(self.out, rel)
-        self._folder(os.path.dirname(target))
+        folder = os.path.dirname(target)
+        self._folder(folder)
+        if folder in self.created:
+            self._write(target, data, os.O_EXCL)
+            return
         temporary = f"{target}.tmp{os.getpid()}"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        self._write(temporary, data, os.O_TRUNC)
+        os.replace(temporary, target)
+
+    @staticmethod
+    def _write(path: str, data: bytes, mode: int) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | mode, 0o644)
         try:
-            os.write(fd, data)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
-        os.replace(temporary, target)
 
     def _folder(self, folder: str) -> None:
         if folder in self.safe:
@@ -115,6 +127,7 @@ class FileWriter:
         self._folder(os.path.dirname(folder))
         try:
             os.mkdir(folder)
+            self.created.add(folder)
         except FileExistsError:
             real = os.path.realpath(folder)
             if real != self.out and not real.startswith(self.out + os.sep):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -22,6 +23,7 @@ from editorial.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 
 TAXONOMY_FILE = "taxonomy.yaml"
 BATCH = 500
+RACY_NS = 2_000_000_000  # a file modified this close to the run is always hashed
 PARALLEL_FROM = 200  # below this many changed files a process pool costs more than it saves
 FINGERPRINT_KEY = "ingest.fingerprint"
 PIECE = Piece.__table__  # type: ignore[attr-defined]
@@ -56,6 +58,7 @@ class _Known:
     hash: str | None
     version: int
     missing: bool
+    stat: str | None = None
 
 
 Progress = Callable[[int], None]
@@ -77,12 +80,16 @@ def ingest(
     by_path = {k.path: k for k in known.values() if k.path}
     stale = _fingerprint(taxonomy) != _stored_fingerprint(engine)
     changed: list[str] = []
-    for rel, digest in _hash_all(content_dir, files, report):
+    restamped: list[dict[str, Any]] = []
+    for rel, stat, digest in _fingerprint_files(content_dir, files, by_path, report):
         old = by_path.get(rel)
-        if old and old.hash == digest and not old.missing and not stale:
+        if old and old.hash and not old.missing and not stale and digest in (None, old.hash):
             report.unchanged += 1
+            if digest is not None:  # same bytes, new timestamp: remember it, skip hashing next time
+                restamped.append({"b_id": old.id, "source_stat": stat})
         else:
             changed.append(rel)
+    _restamp(engine, restamped)
     if on_total:
         on_total(len(changed))
     writer = _Writer(engine, known, set(files), report)
@@ -109,22 +116,47 @@ def scan(content_dir: Path) -> list[str]:
     return sorted(found)
 
 
-def _hash_all(
-    content_dir: Path, files: list[str], report: IngestReport
-) -> Iterator[tuple[str, str]]:
-    """Each readable file's content hash; the bytes are not kept (workers read them again)."""
+def _fingerprint_files(
+    content_dir: Path, files: list[str], by_path: dict[str, _Known], report: IngestReport
+) -> Iterator[tuple[str, str | None, str | None]]:
+    """Each file's stat stamp and content hash. A file whose size and modification time match
+    what was stored is not read at all (digest None); the others are read and hashed, and
+    their bytes dropped (workers read them again)."""
+    started = time.time_ns()
     for rel in files:
+        path = content_dir / rel
         try:
-            yield rel, _digest((content_dir / rel).read_bytes())
+            stat = _stat_stamp(path, started)
+            old = by_path.get(rel)
+            if stat is not None and old is not None and old.stat == stat:
+                yield rel, stat, None
+            else:
+                yield rel, stat, _digest(path.read_bytes())
         except OSError as exc:
             report.fail(rel, SourceError(f"cannot read the file ({exc.strerror})"))
+
+
+def _stat_stamp(path: Path, started_ns: int) -> str | None:
+    """Size and modification time, or None when the file changed too recently to trust them
+    (a write in the same clock tick as our read would otherwise go unnoticed)."""
+    stat = path.stat()
+    if stat.st_mtime_ns > started_ns - RACY_NS:
+        return None
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _restamp(engine: Engine, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        with engine.begin() as connection:
+            statement = update(PIECE).where(PIECE.c.id == bindparam("b_id"))
+            connection.execute(statement, rows)
 
 
 def _digest(raw: bytes) -> str:
     return hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
-Parsed = tuple[str, str, PieceData | list[SourceError]]
+Parsed = tuple[str, str, str | None, PieceData | list[SourceError]]  # path, hash, stat, result
 
 
 class _Parser:
@@ -146,14 +178,16 @@ class _Parser:
         return cls.current(rel)
 
     def __call__(self, rel: str) -> Parsed:
+        path = self.content_dir / rel
         try:
-            raw = (self.content_dir / rel).read_bytes()
+            stat = _stat_stamp(path, time.time_ns())
+            raw = path.read_bytes()
         except OSError as exc:
-            return rel, "", [SourceError(f"cannot read the file ({exc.strerror})")]
+            return rel, "", None, [SourceError(f"cannot read the file ({exc.strerror})")]
         try:
-            return rel, _digest(raw), parse_source(rel, raw, self.taxonomy)
+            return rel, _digest(raw), stat, parse_source(rel, raw, self.taxonomy)
         except InvalidSource as exc:
-            return rel, _digest(raw), exc.errors
+            return rel, _digest(raw), stat, exc.errors
 
 
 def _parse_all(
@@ -186,12 +220,19 @@ def _load_known(engine: Engine) -> dict[str, _Known]:
         PIECE.c.source_hash,
         PIECE.c.version,
         PIECE.c.missing_since,
+        PIECE.c.source_stat,
     )
     with engine.connect() as connection:
         rows = connection.execute(select(*columns)).all()
     return {
         r.slug: _Known(
-            r.id, r.slug, r.source_path, r.source_hash, r.version, r.missing_since is not None
+            r.id,
+            r.slug,
+            r.source_path,
+            r.source_hash,
+            r.version,
+            r.missing_since is not None,
+            r.source_stat,
         )
         for r in rows
     }
@@ -225,10 +266,12 @@ class _Writer:
         self.report = report
         self.by_path = {k.path: k for k in known.values() if k.path}
         self.claimed: dict[str, str] = {}  # slug -> file that took it in this run
+        self.stats: dict[str, str | None] = {}  # path -> size:mtime stamp read before parsing
 
     def write(self, batch: list[tuple[str, str, PieceData | list[SourceError]]]) -> None:
         inserts, updates = [], []
-        for rel, digest, parsed in batch:
+        for rel, digest, stat, parsed in batch:
+            self.stats[rel] = stat
             if isinstance(parsed, list):
                 for error in parsed:
                     self.report.fail(rel, error)
@@ -278,7 +321,8 @@ class _Writer:
         if not items:
             return []
         rows = [
-            _row(rel, digest, data, stamp) | {"version": 1, "created_at": stamp}
+            _row(rel, digest, data, stamp)
+            | {"version": 1, "created_at": stamp, "source_stat": self.stats.get(rel)}
             for rel, digest, data, _ in items
         ]
         statement = insert(PIECE).returning(PIECE.c.id, sort_by_parameter_order=True)
@@ -298,7 +342,8 @@ class _Writer:
             target.version += 1
             target.slug, target.path, target.hash, target.missing = data.slug, rel, digest, False
             rows.append(
-                _row(rel, digest, data, stamp) | {"b_id": target.id, "version": target.version}
+                _row(rel, digest, data, stamp)
+                | {"b_id": target.id, "version": target.version, "source_stat": self.stats.get(rel)}
             )
         statement = update(PIECE).where(PIECE.c.id == bindparam("b_id"))
         connection.execute(statement, rows)

@@ -1,14 +1,13 @@
-"""Markdown to safe HTML: CommonMark plus tables, strikethrough, footnotes and heading anchors."""
+"""Markdown to safe HTML: CommonMark plus tables, strikethrough, footnotes and heading anchors.
+
+The parser and sanitiser are imported on first use, so that commands with nothing to render
+start quickly."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
-
-import nh3
-from markdown_it import MarkdownIt
-from mdit_py_plugins.anchors import anchors_plugin
-from mdit_py_plugins.footnote import footnote_plugin
 
 # Bump when the rendering rules change, so that cached HTML is rebuilt on the next ingest.
 RENDER_VERSION = "1"
@@ -29,33 +28,33 @@ _EXTRA_ATTRIBUTES = {
 
 
 @cache
-def _parser() -> MarkdownIt:
-    return (
+def _renderer() -> Callable[[str], str]:
+    import nh3
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.anchors import anchors_plugin
+    from mdit_py_plugins.footnote import footnote_plugin
+
+    parser = (
         MarkdownIt("commonmark", {"html": True, "typographer": False})
         .enable(["table", "strikethrough"])
         .use(footnote_plugin)
         .use(anchors_plugin, min_level=2, max_level=4)
     )
-
-
-@cache
-def _attributes() -> dict[str, set[str]]:
-    merged = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
+    attributes = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
     for tag, attrs in _EXTRA_ATTRIBUTES.items():
-        merged.setdefault(tag, set()).update(attrs)
-    return merged
+        attributes.setdefault(tag, set()).update(attrs)
+    cleaner = nh3.Cleaner(
+        tags=nh3.ALLOWED_TAGS | {"section"},
+        attributes=attributes,
+        filter_style_properties={"text-align"},
+        link_rel="noopener noreferrer",
+    )
+    return lambda text: cleaner.clean(parser.render(text))
 
 
 def render_markdown(text: str) -> str:
     """Render Markdown and sanitise the result; raw HTML survives only where it is harmless."""
-    html = _parser().render(text)
-    return nh3.clean(
-        html,
-        tags=nh3.ALLOWED_TAGS | {"section"},
-        attributes=_attributes(),
-        filter_style_properties={"text-align"},
-        link_rel="noopener noreferrer",
-    )
+    return _renderer()(text)
 
 
 def count_words(text: str) -> int:

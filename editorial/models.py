@@ -58,6 +58,7 @@ class Piece(PieceBase, table=True):
     front_matter: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     source_path: str | None = Field(default=None, index=True)
     source_hash: str | None = Field(default=None, max_length=64)
+    source_stat: str | None = Field(default=None, max_length=64)
     missing_since: datetime | None = None
     version: int = 1
     created_at: datetime = Field(default_factory=lambda: clock.now())

@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("front_matter", sa.JSON(), nullable=True),
         sa.Column("source_path", sa.String(), nullable=True),
         sa.Column("source_hash", sa.String(length=64), nullable=True),
+        sa.Column("source_stat", sa.String(length=64), nullable=True),
         sa.Column("missing_since", sa.DateTime(timezone=True), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
