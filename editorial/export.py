@@ -396,7 +396,8 @@ class Manifest:
 
     def complete(self, out: Path) -> bool:
         """Whether every file this manifest lists is still on disk."""
-        return bool(self.files) and all((out / path).is_file() for path in self.files)
+        root = str(out) + os.sep
+        return bool(self.files) and all(os.path.isfile(root + path) for path in self.files)
 
     def write(self, out: Path) -> None:
         body = {"version": EXPORT_VERSION, **asdict(self)}

@@ -105,14 +105,12 @@ def ingest(
 def scan(content_dir: Path) -> list[str]:
     """Every `*.md` below `content_dir` (POSIX paths, sorted); names starting `_` or `.` skipped."""
     found = []
+    root_length = len(str(content_dir)) + 1
     for root, dirs, names in os.walk(content_dir):
         dirs[:] = [d for d in dirs if not d.startswith(("_", "."))]
-        base = Path(root).relative_to(content_dir)
-        found += [
-            (base / n).as_posix()
-            for n in names
-            if n.endswith(".md") and not n.startswith(("_", "."))
-        ]
+        prefix = root[root_length:].replace(os.sep, "/")
+        prefix = prefix + "/" if prefix else ""
+        found += [prefix + n for n in names if n.endswith(".md") and not n.startswith(("_", "."))]
     return sorted(found)
 
 
@@ -219,23 +217,12 @@ def _load_known(engine: Engine) -> dict[str, _Known]:
         PIECE.c.source_path,
         PIECE.c.source_hash,
         PIECE.c.version,
-        PIECE.c.missing_since,
+        PIECE.c.missing_since.is_not(None),
         PIECE.c.source_stat,
     )
     with engine.connect() as connection:
         rows = connection.execute(select(*columns)).all()
-    return {
-        r.slug: _Known(
-            r.id,
-            r.slug,
-            r.source_path,
-            r.source_hash,
-            r.version,
-            r.missing_since is not None,
-            r.source_stat,
-        )
-        for r in rows
-    }
+    return {row[1]: _Known(*row) for row in rows}
 
 
 def _fingerprint(taxonomy: Taxonomy) -> str:
