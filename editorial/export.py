@@ -78,7 +78,7 @@ class Writer:
         self.out = out.resolve()
         self.paths: set[str] = set()
 
-    def reserve(self, rel: str) -> Path:
+    def reserve(self, rel: str) -> None:
         """Claim `rel` for one file; refuses a second claim and any path that leaves OUT."""
         pure = PurePosixPath(rel)
         unsafe = pure.is_absolute() or ".." in pure.parts or "." in pure.parts
@@ -87,7 +87,6 @@ class Writer:
         if rel in self.paths:
             raise ExportError(f"two files want the path '{rel}'; each path takes one file")
         self.paths.add(rel)
-        return self.out / pure
 
 
 class FileWriter:
@@ -392,7 +391,7 @@ class Manifest:
     def current(self, out: Path, spec: Spec) -> bool:
         """Whether the file for `spec` is on disk as this spec would write it."""
         known = self.files.get(spec.path)
-        return bool(known) and known[0] == spec.fingerprint and (out / spec.path).is_file()
+        return bool(known) and known[0] == spec.fingerprint and os.path.isfile(f"{out}/{spec.path}")
 
     def complete(self, out: Path) -> bool:
         """Whether every file this manifest lists is still on disk."""
@@ -400,7 +399,13 @@ class Manifest:
         return bool(self.files) and all(os.path.isfile(root + path) for path in self.files)
 
     def write(self, out: Path) -> None:
-        body = {"version": EXPORT_VERSION, **asdict(self)}
+        body = {
+            "version": EXPORT_VERSION,
+            "stamp": self.stamp,
+            "files": self.files,
+            "errors": self.errors,
+            "broken_links": self.broken_links,
+        }
         FileWriter(out).write(MANIFEST, json.dumps(body, sort_keys=True).encode())
 
 
