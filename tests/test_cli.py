@@ -76,3 +76,27 @@ def test_db_upgrade_reports_the_revision(settings: Settings) -> None:
     assert first.exit_code == 0
     assert "upgraded to revision 0001" in first.output
     assert "already at revision 0001" in runner.invoke(app, ["db", "upgrade"]).output
+
+
+def test_export_and_build_report_counts(settings: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    built = runner.invoke(app, ["build", str(out), "--json"])
+    assert built.exit_code == 0, built.output
+    body = json.loads(built.stdout)
+    assert body["ingest"]["added"] == 6
+    assert body["export"]["written"] == body["export"]["files"] > 0
+    again = runner.invoke(app, ["export", str(out), "--json"])
+    report = json.loads(again.stdout)
+    assert (report["written"], report["removed"]) == (0, 0)
+    assert report["unchanged"] == report["files"]
+    text = runner.invoke(app, ["build", str(out)])
+    assert "unchanged 6" in text.output and "written 0" in text.output
+
+
+def test_export_into_an_unwritable_place_fails_clearly(settings: Settings, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["ingest", "--quiet"]).exit_code == 0
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = runner.invoke(app, ["export", str(blocker / "out")])
+    assert result.exit_code == 1
+    assert "Export failed:" in result.output
