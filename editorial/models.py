@@ -91,6 +91,7 @@ class Revision(SQLModel, table=True):
     front_matter: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     body: str = Field(default="", sa_type=Text)
     note: str | None = None
+    conflict: bool = False
 
 
 class StoreState(SQLModel, table=True):
@@ -98,6 +99,105 @@ class StoreState(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=100)
     value: str = Field(sa_type=Text)
+
+
+class Role(StrEnum):
+    """What a signed-in person may do: editors everything, contributors their own assignments."""
+
+    EDITOR = "editor"
+    CONTRIBUTOR = "contributor"
+
+
+class User(SQLModel, table=True):
+    """A member of the content team. There is no default account."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320, unique=True, index=True)
+    role: str = Field(default=Role.CONTRIBUTOR, max_length=20)
+    password_hash: str | None = Field(default=None, max_length=200)
+    active: bool = True
+    created_at: datetime = Field(default_factory=lambda: clock.now())
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the API or the ICS feed; only its SHA-256 is kept."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(default_factory=lambda: clock.now())
+
+
+class LoginSession(SQLModel, table=True):
+    """A browser session; the cookie holds a secret whose SHA-256 is the key here."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=lambda: clock.now())
+    expires_at: datetime = Field(index=True)
+
+
+class Throttle(SQLModel, table=True):
+    """One fixed-window counter of a rate limit, shared by every app process."""
+
+    key: str = Field(primary_key=True, max_length=200)
+    window: int = Field(primary_key=True)
+    hits: int = 0
+    expires_at: datetime = Field(index=True)
+
+
+class ReviewNote(SQLModel, table=True):
+    """An internal note between editor and contributor about a piece; never published."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    piece_id: int = Field(foreign_key="piece.id", index=True, ondelete="CASCADE")
+    user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    revision_number: int | None = None
+    kind: str = Field(default="note", max_length=20)
+    body: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(default_factory=lambda: clock.now())
+
+
+class Rating(SQLModel, table=True):
+    """One reader's stars for one piece; rating again replaces the earlier one."""
+
+    __table_args__ = (UniqueConstraint("piece_id", "reader"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    piece_id: int = Field(foreign_key="piece.id", index=True, ondelete="CASCADE")
+    reader: str = Field(max_length=64)
+    stars: int
+    ip_hash: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=lambda: clock.now())
+    updated_at: datetime = Field(default_factory=lambda: clock.now())
+
+
+class CommentStatus(StrEnum):
+    """Where a reader's comment stands in moderation."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SPAM = "spam"
+
+
+class Comment(SQLModel, table=True):
+    """A reader's comment; shown only once approved."""
+
+    __table_args__ = (Index("ix_comment_piece_status", "piece_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    piece_id: int = Field(foreign_key="piece.id", ondelete="CASCADE")
+    parent_id: int | None = Field(default=None, foreign_key="comment.id", ondelete="CASCADE")
+    reader: str = Field(max_length=64)
+    name: str = Field(max_length=100)
+    body: str = Field(sa_type=Text)
+    html: str = Field(default="", sa_type=Text)
+    status: str = Field(default=CommentStatus.PENDING, max_length=20, index=True)
+    ip_hash: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=lambda: clock.now(), index=True)
 
 
 class PieceSummary(SQLModel):
