@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,6 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from editorial.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = typer.Typer(
     help="Editorial: plan, ingest, review and publish B2B content.",
@@ -40,12 +45,18 @@ def _settings(content_dir: Path | None = None) -> Settings:
     return settings
 
 
-def _engine(settings: Settings):
+@contextmanager
+def _store(settings: Settings, migrate: bool = True) -> Iterator[Engine]:
+    """The store's engine, upgraded, and disposed of when the command is done with it."""
     from editorial.db import make_engine, upgrade
 
     engine = make_engine(settings.database_url)
-    upgrade(engine)
-    return engine
+    try:
+        if migrate:
+            upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @app.command()
@@ -71,7 +82,8 @@ def ingest(
 ) -> None:
     """Read Markdown pieces into the store; exit 1 if any file is invalid."""
     settings = _settings(content_dir)
-    report = _ingest_step(settings, _engine(settings), quiet or as_json, workers)
+    with _store(settings) as engine:
+        report = _ingest_step(settings, engine, quiet or as_json, workers)
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))
     else:
@@ -158,11 +170,10 @@ def serve(
     settings = _settings()
     if "base_url" not in settings.model_fields_set:
         settings = settings.model_copy(update={"base_url": f"http://{host}:{port}/"})
-    engine = _engine(settings)
-    if count_pieces(engine) == 0 and settings.content_dir.is_dir():
-        report = run_ingest(engine, settings.content_dir, workers=settings.ingest_workers)
-        _print_report(report)
-    engine.dispose()
+    with _store(settings) as engine:
+        if count_pieces(engine) == 0 and settings.content_dir.is_dir():
+            report = run_ingest(engine, settings.content_dir, workers=settings.ingest_workers)
+            _print_report(report)
     console.print(f"Serving {settings.content_dir} at http://{host}:{port}/")
     uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False)
 
@@ -187,7 +198,8 @@ def export(
 ) -> None:
     """Write the public site as static files; only changed files are rewritten."""
     settings = _settings()
-    report = _export_step(settings, _engine(settings), out, base_url, full, workers)
+    with _store(settings) as engine:
+        report = _export_step(settings, engine, out, base_url, full, workers)
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))
     else:
@@ -206,9 +218,9 @@ def build(
 ) -> None:
     """Ingest the content folder, then export the site: one command for a publishing job."""
     settings = _settings()
-    engine = _engine(settings)
-    ingested = _ingest_step(settings, engine, quiet or as_json, 0)
-    exported = _export_step(settings, engine, out, base_url, full, 0)
+    with _store(settings) as engine:
+        ingested = _ingest_step(settings, engine, quiet or as_json, 0)
+        exported = _export_step(settings, engine, out, base_url, full, 0)
     if as_json:
         typer.echo(
             json.dumps({"ingest": ingested.as_json(), "export": exported.as_json()}, indent=2)
@@ -268,9 +280,8 @@ def list_pieces_command(
 
     from editorial.pieces import PieceQuery, list_pieces
 
-    engine = _engine(_settings())
     query = PieceQuery(audience, stage, topic, format_term, status, search, 1, limit)
-    with Session(engine) as session:
+    with _store(_settings()) as engine, Session(engine) as session:
         pieces, total = list_pieces(session, query, public_only=False)
     if output == OutputFormat.json:
         rows = [p.model_dump(mode="json", exclude={"body", "html", "front_matter"}) for p in pieces]
@@ -295,12 +306,13 @@ def list_pieces_command(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the store's schema to the newest migration."""
-    from editorial.db import current_revision, make_engine, upgrade
+    from editorial.db import current_revision, upgrade
 
-    engine = make_engine(_settings().database_url)
-    changed = upgrade(engine)
+    with _store(_settings(), migrate=False) as engine:
+        changed = upgrade(engine)
+        revision = current_revision(engine)
     state = "upgraded to" if changed else "already at"
-    typer.echo(f"Store {state} revision {current_revision(engine)}.")
+    typer.echo(f"Store {state} revision {revision}.")
 
 
 def main() -> None:

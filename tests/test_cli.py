@@ -11,6 +11,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from editorial.cli import app
+from editorial.db import HEAD
 from editorial.settings import Settings
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -74,8 +75,8 @@ def test_pieces_lists_every_status_with_filters(settings: Settings) -> None:
 def test_db_upgrade_reports_the_revision(settings: Settings) -> None:
     first = runner.invoke(app, ["db", "upgrade"])
     assert first.exit_code == 0
-    assert "upgraded to revision 0001" in first.output
-    assert "already at revision 0001" in runner.invoke(app, ["db", "upgrade"]).output
+    assert f"upgraded to revision {HEAD}" in first.output
+    assert f"already at revision {HEAD}" in runner.invoke(app, ["db", "upgrade"]).output
 
 
 def test_export_and_build_report_counts(settings: Settings, tmp_path: Path) -> None:
