@@ -15,7 +15,13 @@ from editorial.models import COVERAGE_DIMENSIONS, DIMENSIONS
 from editorial.slugs import is_slug, slugify
 
 TERM_KEYS = {"slug", "label", "description", "weight"}
-TARGET_KEYS = {"per_cell": 1, "fresh_days": 365}
+TARGET_KEYS = {
+    "per_cell": 1,
+    "fresh_days": 365,
+    "horizon_weeks": 12,
+    "pieces_per_week": 2,
+    "topic_cadence_weeks": 8,
+}
 
 
 class TaxonomyError(ValueError):
@@ -34,10 +40,23 @@ class Term:
 
 @dataclass(frozen=True)
 class Targets:
-    """How much fresh coverage each cell should have."""
+    """How much fresh coverage each cell should have, and the publishing cadence to plan for."""
 
     per_cell: int = 1
     fresh_days: int = 365
+    horizon_weeks: int = 12  # how far ahead planned pieces count as coverage
+    pieces_per_week: int = 2  # publications a week the calendar can carry
+    topic_cadence_weeks: int = 8  # a topic with no publication for this long is flagged
+    # dimension -> term -> target, for every cell with that term; 0 marks cells as not wanted
+    overrides: dict[str, dict[str, int]] = field(default_factory=dict, hash=False)
+
+    def target(self, audience: str, stage: str, topic: str) -> int:
+        """A cell's target: 0 if any override says 0, else the largest override, else per_cell."""
+        cell = zip(COVERAGE_DIMENSIONS, (audience, stage, topic), strict=True)
+        found = [v for d, t in cell if (v := self.overrides.get(d, {}).get(t)) is not None]
+        if not found:
+            return self.per_cell
+        return 0 if 0 in found else max(found)
 
 
 @dataclass(frozen=True)
@@ -108,7 +127,9 @@ def parse_taxonomy(raw: bytes, where: str) -> Taxonomy:
     missing = [d for d in COVERAGE_DIMENSIONS if d not in mapping]
     if missing:
         reader.fail(node, f"the coverage dimension '{missing[0]}' is not declared")
-    targets = reader.targets(*mapping["targets"][1:]) if "targets" in mapping else Targets()
+    targets = Targets()
+    if "targets" in mapping:
+        targets = reader.targets(*mapping["targets"][1:], dimensions)
     return Taxonomy(dimensions, targets, hashlib.blake2b(raw, digest_size=16).hexdigest())
 
 
@@ -166,16 +187,42 @@ class _Reader:
         label = data.get("label") or slug.replace("-", " ").capitalize()
         return Term(slug, str(label), str(data.get("description") or ""), float(weight))
 
-    def targets(self, node: yaml.Node, data: Any) -> Targets:
+    def targets(
+        self, node: yaml.Node, data: Any, dimensions: dict[str, tuple[Term, ...]]
+    ) -> Targets:
         fields = self.mapping(node, data, "'targets'")
         values: dict[str, int] = {}
-        for key, (key_node, _value_node, value) in fields.items():
+        overrides: dict[str, dict[str, int]] = {}
+        for key, (key_node, value_node, value) in fields.items():
+            if key in COVERAGE_DIMENSIONS:
+                overrides[key] = self.overrides(key, value_node, value, dimensions[key])
+                continue
             if key not in TARGET_KEYS:
-                self.fail(key_node, f"unknown target '{key}'; expected {', '.join(TARGET_KEYS)}")
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                self.fail(key_node, f"target '{key}' must be a whole number >= 0, got {value!r}")
-            values[key] = value
-        return Targets(**values)
+                expected = ", ".join((*TARGET_KEYS, *COVERAGE_DIMENSIONS))
+                self.fail(key_node, f"unknown target '{key}'; expected one of {expected}")
+            least = 1 if key == "horizon_weeks" else 0
+            values[key] = self.whole(key_node, f"target '{key}'", value, least)
+        return Targets(**values, overrides=overrides)
+
+    def overrides(
+        self, dimension: str, node: yaml.Node, data: Any, terms: tuple[Term, ...]
+    ) -> dict[str, int]:
+        """Per-term targets, such as `audience: {purchasing: 2, sales: 0}`."""
+        fields = self.mapping(node, data, f"'targets: {dimension}' (term: target)")
+        slugs = [t.slug for t in terms]
+        found: dict[str, int] = {}
+        for slug, (key_node, _value_node, value) in fields.items():
+            if slug not in slugs:
+                closest = difflib.get_close_matches(slugify(slug), slugs, n=1, cutoff=0.0)
+                hint = f"; did you mean '{closest[0]}'?" if closest else ""
+                self.fail(key_node, f"targets: unknown {dimension} '{slug}'{hint}")
+            found[slug] = self.whole(key_node, f"target for {dimension} '{slug}'", value, 0)
+        return found
+
+    def whole(self, node: yaml.Node, what: str, value: Any, least: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            self.fail(node, f"{what} must be a whole number >= {least}, got {value!r}")
+        return value
 
 
 def current_taxonomy(path: Path) -> Taxonomy:
