@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from sqlmodel import Session
 
+from editorial.auth import SignedIn, resume_session, user_for_token
 from editorial.catalog import Catalog
+from editorial.models import Role, User
 from editorial.settings import Settings
 from editorial.site import Pages
 from editorial.taxonomy import current_taxonomy
@@ -42,3 +45,65 @@ def get_catalog(request: Request, session: SessionDep) -> Catalog:
 
 PagesDep = Annotated[Pages, Depends(get_pages)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+
+
+SESSION_COOKIE = "editorial_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def get_signed_in(request: Request, session: SessionDep) -> SignedIn | None:
+    """The caller, from a bearer token or a session cookie; cookie writes must carry CSRF."""
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        user = user_for_token(session, header[7:].strip())
+        return SignedIn(user, via="token") if user else None
+    cookie = request.cookies.get(SESSION_COOKIE)
+    signed_in = resume_session(session, cookie) if cookie else None
+    if signed_in and request.method not in SAFE_METHODS:
+        await _check_csrf(request, signed_in.csrf_token)
+    return signed_in
+
+
+async def _check_csrf(request: Request, expected: str) -> None:
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and "form" in request.headers.get("content-type", ""):
+        sent = str((await request.form()).get("csrf_token", ""))
+    if not sent or not hmac.compare_digest(sent, expected):
+        raise HTTPException(403, "The form's security token is missing or stale; reload the page.")
+
+
+def get_current_user(signed_in: Annotated[SignedIn | None, Depends(get_signed_in)]) -> User:
+    """The signed-in user; 401 (a sign-in redirect on dashboard pages) otherwise."""
+    if signed_in is None:
+        raise HTTPException(401, "Sign in first.", headers={"WWW-Authenticate": "Bearer"})
+    return signed_in.user
+
+
+def get_editor(user: Annotated[User, Depends(get_current_user)]) -> User:
+    """The signed-in user, who must be an editor."""
+    if user.role != Role.EDITOR:
+        raise HTTPException(403, "Only editors can do this.")
+    return user
+
+
+SignedInDep = Annotated[SignedIn | None, Depends(get_signed_in)]
+CurrentUser = Annotated[User, Depends(get_current_user)]
+EditorUser = Annotated[User, Depends(get_editor)]
+
+
+def get_dashboard_user(signed_in: SignedInDep) -> SignedIn:
+    """The signed-in person on a dashboard page, with the CSRF token its forms carry."""
+    if signed_in is None:
+        raise HTTPException(401, "Sign in first.")
+    return signed_in
+
+
+def get_dashboard_editor(signed_in: Annotated[SignedIn, Depends(get_dashboard_user)]) -> SignedIn:
+    """The signed-in editor on a dashboard page."""
+    if signed_in.user.role != Role.EDITOR:
+        raise HTTPException(403, "Only editors can open this page.")
+    return signed_in
+
+
+DashboardUser = Annotated[SignedIn, Depends(get_dashboard_user)]
+DashboardEditor = Annotated[SignedIn, Depends(get_dashboard_editor)]

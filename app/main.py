@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import HTTPException as FastAPIHTTPException
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from app.routers import health, pages, pieces, static
+from app.routers import auth, editor, health, pages, pieces, static
 from editorial import __version__
 from editorial.catalog import CatalogCache
 from editorial.db import make_engine
@@ -35,8 +36,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.renderer = Renderer(settings)
     app.state.catalogs = CatalogCache()
-    for router in (health.router, pieces.router, static.router, pages.router):
-        app.include_router(router)
+    # The public pages router goes last: its catch-all paths must not shadow the others.
+    routers = [health, pieces, static, auth, editor]
+    for module in [*routers, pages]:
+        app.include_router(module.router)
     app.add_exception_handler(HTTPException, _http_error)
     return app
 
@@ -44,7 +47,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 async def _http_error(request: Request, exc: Exception) -> Response:
     """JSON errors under /api, the theme's 404 page elsewhere."""
     assert isinstance(exc, HTTPException | FastAPIHTTPException)
-    if exc.status_code == 404 and not request.url.path.startswith("/api/"):
+    path = request.url.path
+    if exc.status_code == 401 and path.startswith("/editor"):
+        return RedirectResponse(f"/editor/login?next={quote(path)}", status_code=303)
+    if exc.status_code == 404 and not path.startswith("/api/"):
         settings: Settings = request.app.state.settings
         taxonomy = current_taxonomy(settings.content_dir / "taxonomy.yaml")
         html = Pages(request.app.state.renderer, taxonomy).not_found()

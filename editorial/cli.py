@@ -5,21 +5,17 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from editorial.cli_users import users_app
+from editorial.clitools import OutputFormat, console, load_settings, open_store
 from editorial.settings import Settings
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
 
 app = typer.Typer(
     help="Editorial: plan, ingest, review and publish B2B content.",
@@ -29,34 +25,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console(stderr=True, soft_wrap=True)
+app.add_typer(users_app, name="users")
 SKELETON = Path(__file__).resolve().parent / "skeleton"
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-
-
-def _settings(content_dir: Path | None = None) -> Settings:
-    settings = Settings()
-    if content_dir is not None:
-        settings = settings.model_copy(update={"content_dir": content_dir})
-    return settings
-
-
-@contextmanager
-def _store(settings: Settings, migrate: bool = True) -> Iterator[Engine]:
-    """The store's engine, upgraded, and disposed of when the command is done with it."""
-    from editorial.db import make_engine, upgrade
-
-    engine = make_engine(settings.database_url)
-    try:
-        if migrate:
-            upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
 
 
 @app.command()
@@ -81,8 +51,8 @@ def ingest(
     workers: Annotated[int, typer.Option(help="Parser processes (0: one per core).")] = 0,
 ) -> None:
     """Read Markdown pieces into the store; exit 1 if any file is invalid."""
-    settings = _settings(content_dir)
-    with _store(settings) as engine:
+    settings = load_settings(content_dir)
+    with open_store(settings) as engine:
         report = _ingest_step(settings, engine, quiet or as_json, workers)
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))
@@ -167,10 +137,10 @@ def serve(
     from editorial.ingest import ingest as run_ingest
     from editorial.pieces import count_pieces
 
-    settings = _settings()
+    settings = load_settings()
     if "base_url" not in settings.model_fields_set:
         settings = settings.model_copy(update={"base_url": f"http://{host}:{port}/"})
-    with _store(settings) as engine:
+    with open_store(settings) as engine:
         if count_pieces(engine) == 0 and settings.content_dir.is_dir():
             report = run_ingest(engine, settings.content_dir, workers=settings.ingest_workers)
             _print_report(report)
@@ -197,8 +167,8 @@ def export(
     workers: Annotated[int, typer.Option(help="Render processes (0: one per core).")] = 0,
 ) -> None:
     """Write the public site as static files; only changed files are rewritten."""
-    settings = _settings()
-    with _store(settings) as engine:
+    settings = load_settings()
+    with open_store(settings) as engine:
         report = _export_step(settings, engine, out, base_url, full, workers)
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))
@@ -217,8 +187,8 @@ def build(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Ingest the content folder, then export the site: one command for a publishing job."""
-    settings = _settings()
-    with _store(settings) as engine:
+    settings = load_settings()
+    with open_store(settings) as engine:
         ingested = _ingest_step(settings, engine, quiet or as_json, 0)
         exported = _export_step(settings, engine, out, base_url, full, 0)
     if as_json:
@@ -281,7 +251,7 @@ def list_pieces_command(
     from editorial.pieces import PieceQuery, list_pieces
 
     query = PieceQuery(audience, stage, topic, format_term, status, search, 1, limit)
-    with _store(_settings()) as engine, Session(engine) as session:
+    with open_store(load_settings()) as engine, Session(engine) as session:
         pieces, total = list_pieces(session, query, public_only=False)
     if output == OutputFormat.json:
         rows = [p.model_dump(mode="json", exclude={"body", "html", "front_matter"}) for p in pieces]
@@ -308,7 +278,7 @@ def db_upgrade() -> None:
     """Create or upgrade the store's schema to the newest migration."""
     from editorial.db import current_revision, upgrade
 
-    with _store(_settings(), migrate=False) as engine:
+    with open_store(load_settings(), migrate=False) as engine:
         changed = upgrade(engine)
         revision = current_revision(engine)
     state = "upgraded to" if changed else "already at"

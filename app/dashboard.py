@@ -1,0 +1,31 @@
+"""Rendering of dashboard pages (`/editor/…`): the signed-in person and CSRF token in every page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from editorial.auth import SignedIn
+
+# Dashboard pages are private and change with every action: never cache them anywhere.
+PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+
+
+def render_dashboard(
+    request: Request,
+    signed_in: SignedIn | None,
+    template: str,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A dashboard page from the theme's `editor/` templates."""
+    html = request.app.state.renderer.render(
+        template,
+        path=request.url.path,
+        user=signed_in.user if signed_in else None,
+        csrf_token=signed_in.csrf_token if signed_in else "",
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code, headers=PRIVATE)

@@ -1,0 +1,102 @@
+"""Signing in and out of the dashboard with a password; the API uses bearer tokens instead."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.dashboard import render_dashboard
+from app.deps import SESSION_COOKIE, DashboardUser, SessionDep
+from editorial import auth
+from editorial.auth import AuthError
+
+router = APIRouter(prefix="/editor", tags=["sign-in"], include_in_schema=False)
+LOGIN_CSRF_COOKIE = "editorial_login_csrf"
+
+
+def _safe_next(target: str) -> str:
+    """Only a dashboard path is a place to go back to; anything else goes to the dashboard."""
+    if target.startswith("/editor") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/editor/"
+
+
+def _login_form(request: Request, next_path: str, error: str = "", status: int = 200) -> Response:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    response = render_dashboard(
+        request,
+        None,
+        "editor/login.html",
+        status,
+        next_path=next_path,
+        error=error,
+        login_csrf=token,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        path="/editor",
+    )
+    return response
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/editor/") -> Response:
+    """The sign-in form."""
+    return _login_form(request, _safe_next(next))
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: SessionDep,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1024)],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/editor/",
+) -> Response:
+    """Check the password, then start a session held in an HttpOnly cookie."""
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected, csrf_token):
+        return _login_form(request, _safe_next(next), "The form expired; please try again.", 400)
+    network = auth.digest(request.client.host if request.client else "unknown")[:16]
+    try:
+        user = auth.authenticate(session, email, password, network)
+    except AuthError as error:
+        session.commit()  # keep the failure count
+        return _login_form(request, _safe_next(next), str(error), 401)
+    secret, _signed_in = auth.start_session(session, user)
+    session.commit()
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        max_age=int(auth.SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        path="/",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/editor")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: SessionDep, _signed_in: DashboardUser) -> Response:
+    """End the session everywhere and go back to the sign-in form."""
+    auth.end_session(session, request.cookies.get(SESSION_COOKIE, ""))
+    session.commit()
+    response = RedirectResponse("/editor/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

@@ -1,0 +1,51 @@
+"""What every command-line module shares: settings, the store, the console, output formats."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from editorial.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+console = Console(stderr=True, soft_wrap=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def load_settings(content_dir: Path | None = None) -> Settings:
+    """Settings from the environment, with the content folder overridden when given."""
+    settings = Settings()
+    if content_dir is not None:
+        settings = settings.model_copy(update={"content_dir": content_dir})
+    return settings
+
+
+@contextmanager
+def open_store(settings: Settings, migrate: bool = True) -> Iterator[Engine]:
+    """The store's engine, upgraded, and disposed of when the command is done with it."""
+    from editorial.db import make_engine, upgrade
+
+    engine = make_engine(settings.database_url)
+    try:
+        if migrate:
+            upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
