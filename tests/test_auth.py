@@ -1,0 +1,195 @@
+"""Team sign-in: accounts, tokens, sessions, CSRF, throttling, and the users commands."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from editorial import auth
+from editorial.auth import AuthError
+from editorial.cli import app as cli
+from editorial.models import ApiToken, LoginSession, User
+from editorial.settings import Settings
+
+PASSWORD = "correct horse battery"
+runner = CliRunner()
+
+
+@pytest.fixture
+def editor(engine: Engine) -> User:
+    with Session(engine) as session:
+        user = auth.create_user(session, "Ada Editor", "Ada@Example.com", "editor", PASSWORD)
+        session.commit()
+        session.refresh(user)
+        return user
+
+
+def sign_in(client: TestClient, email: str, password: str = PASSWORD, next_path: str = "/editor/"):
+    form = client.get("/editor/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    data = {"email": email, "password": password, "csrf_token": token, "next": next_path}
+    return client.post("/editor/login", data=data, follow_redirects=False)
+
+
+def page_csrf(client: TestClient, path: str = "/editor/") -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
+
+
+def test_passwords_are_hashed_and_addresses_normalised(editor: User) -> None:
+    assert editor.email == "ada@example.com"
+    assert editor.password_hash and editor.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in editor.password_hash
+
+
+@pytest.mark.parametrize(
+    ("name", "email", "role", "password", "message"),
+    [
+        ("Bo", "bo@example.com", "admin", PASSWORD, "Unknown role 'admin'"),
+        ("Bo", "not-an-address", "editor", PASSWORD, "e-mail address"),
+        ("Bo", "bo@example.com", "editor", "short", "at least 10 characters"),
+        ("Bo", "ADA@example.com", "editor", PASSWORD, "ada@example.com already has an account"),
+    ],
+)
+def test_bad_accounts_are_refused(
+    engine: Engine, editor: User, name: str, email: str, role: str, password: str, message: str
+) -> None:
+    with Session(engine) as session, pytest.raises(AuthError, match=message):
+        auth.create_user(session, name, email, role, password)
+
+
+def test_tokens_are_stored_only_as_digests(engine: Engine, editor: User) -> None:
+    with Session(engine) as session:
+        token = auth.issue_token(session, editor)
+        session.commit()
+        stored = session.exec(select(ApiToken.token_hash)).one()
+        assert stored == auth.digest(token) != token
+        assert auth.user_for_token(session, token).id == editor.id
+        assert auth.user_for_token(session, token + "x") is None
+
+
+def test_dashboard_requires_sign_in(client: TestClient) -> None:
+    response = client.get("/editor/", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/editor/login?next=/editor/"
+
+
+def test_sign_in_sets_a_safe_cookie_and_opens_the_dashboard(
+    client: TestClient, editor: User
+) -> None:
+    response = sign_in(client, "ada@example.com")
+    assert response.status_code == 303 and response.headers["location"] == "/editor/"
+    cookie = response.headers["set-cookie"]
+    assert "editorial_session=" in cookie
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+    page = client.get("/editor/")
+    assert page.status_code == 200
+    assert "Ada Editor (editor)" in page.text
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_sign_in_refuses_wrong_passwords_and_unknown_addresses_alike(
+    client: TestClient, editor: User
+) -> None:
+    wrong = sign_in(client, "ada@example.com", "wrong password!")
+    unknown = sign_in(client, "nobody@example.com")
+    for response in (wrong, unknown):
+        assert response.status_code == 401
+        assert "do not match an account" in response.text
+        assert "editorial_session" not in response.headers.get("set-cookie", "")
+
+
+def test_sign_in_form_needs_its_csrf_token(client: TestClient, editor: User) -> None:
+    client.get("/editor/login")
+    data = {"email": "ada@example.com", "password": PASSWORD, "csrf_token": "forged"}
+    response = client.post("/editor/login", data=data, follow_redirects=False)
+    assert response.status_code == 400
+    assert "form expired" in response.text
+
+
+def test_failed_sign_ins_are_throttled_even_with_the_right_password(
+    client: TestClient, editor: User
+) -> None:
+    for _ in range(auth.LOGIN_FAILURES):
+        assert sign_in(client, "ada@example.com", "wrong password!").status_code == 401
+    blocked = sign_in(client, "ada@example.com")
+    assert blocked.status_code == 401
+    assert "Too many failed sign-ins" in blocked.text
+
+
+def test_next_only_leads_back_into_the_dashboard(client: TestClient, editor: User) -> None:
+    assert sign_in(client, "ada@example.com", next_path="//evil.example/").headers["location"] == (
+        "/editor/"
+    )
+    client.cookies.clear()
+    assert sign_in(client, "ada@example.com", next_path="/editor/calendar").headers["location"] == (
+        "/editor/calendar"
+    )
+
+
+def test_sign_out_needs_csrf_and_ends_the_session_everywhere(
+    client: TestClient, engine: Engine, editor: User
+) -> None:
+    sign_in(client, "ada@example.com")
+    forged = client.post("/editor/logout", data={"csrf_token": "nope"}, follow_redirects=False)
+    assert forged.status_code == 403
+    stolen_cookie = client.cookies.get("editorial_session")
+    done = client.post(
+        "/editor/logout", data={"csrf_token": page_csrf(client)}, follow_redirects=False
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/editor/login"
+    with Session(engine) as session:
+        assert session.exec(select(LoginSession)).all() == []
+    client.cookies.set("editorial_session", stolen_cookie)
+    assert client.get("/editor/", follow_redirects=False).status_code == 303
+
+
+def test_bearer_tokens_sign_in_api_callers(
+    client: TestClient, engine: Engine, editor: User
+) -> None:
+    with Session(engine) as session:
+        token = auth.issue_token(session, session.get(User, editor.id))
+        session.commit()
+    assert client.get("/editor/", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    anonymous = client.get("/editor/", headers={"Authorization": "Bearer nope"})
+    assert anonymous.history and anonymous.history[0].status_code == 303
+
+
+def test_expired_sessions_stop_working(
+    client: TestClient, editor: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign_in(client, "ada@example.com")
+    later = auth.clock.now() + auth.SESSION_LIFETIME
+    monkeypatch.setattr(auth.clock, "now", lambda: later)
+    assert client.get("/editor/", follow_redirects=False).status_code == 303
+
+
+def test_users_commands(settings: Settings) -> None:
+    added = runner.invoke(
+        cli,
+        [
+            "users",
+            "add",
+            "Kofi Mensah",
+            "kofi@example.com",
+            "--role",
+            "contributor",
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+    )
+    assert added.exit_code == 0, added.output
+    assert "Added Kofi Mensah <kofi@example.com> as contributor." in added.output
+    again = runner.invoke(
+        cli, ["users", "add", "K", "kofi@example.com", "--password-stdin"], input=PASSWORD + "\n"
+    )
+    assert again.exit_code == 1 and "already has an account" in again.output
+    token = runner.invoke(cli, ["users", "token", "kofi@example.com"])
+    assert token.exit_code == 0 and token.output.startswith("ed_")
+    assert runner.invoke(cli, ["users", "token", "no@example.com"]).exit_code == 1
+    listed = runner.invoke(cli, ["users", "list"])
+    assert "kofi@example.com\tcontributor\tKofi Mensah" in listed.output
