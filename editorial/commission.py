@@ -1,0 +1,201 @@
+"""Commissioning: one recommendation of the gap report becomes one planned piece on the calendar,
+tagged for its cell, with a revision saying who asked for it and from where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, or_, select
+
+from editorial.coverage import CoverageError, Window, resolve_term
+from editorial.gaps import (
+    Core,
+    first_open_week,
+    horizon_weeks,
+    label,
+    suggested_title,
+    week_load,
+)
+from editorial.markdown import count_words, reading_minutes, render_markdown
+from editorial.models import COVERAGE_DIMENSIONS as AXES
+from editorial.models import Piece, PieceTerm, Revision, Status
+from editorial.slugs import slugify
+from editorial.taxonomy import Taxonomy
+
+ORIGINS = ("api", "form")
+SLUG_LENGTH = 80
+PUBLISH_HOUR = time(9, tzinfo=UTC)
+ATTEMPTS = 3  # two editors commissioning the same title at once: the loser takes the next slug
+
+
+@dataclass(frozen=True)
+class CommissionRequest:
+    """What to commission: the cell, and optionally a title, a core piece, a week, a writer."""
+
+    audience: str
+    stage: str
+    topic: str
+    title: str | None = None
+    derived_from: str | None = None
+    week: date | None = None
+    assignee: str | None = None
+
+
+def commission(
+    session: Session,
+    taxonomy: Taxonomy,
+    request: CommissionRequest,
+    *,
+    actor: str,
+    origin: str = "api",
+    as_of: datetime | None = None,
+) -> Piece:
+    """Create exactly one planned piece for the cell, in the requested or first open week."""
+    if origin not in ORIGINS:
+        raise ValueError(f"origin must be one of {', '.join(ORIGINS)}, not {origin!r}")
+    asked = (request.audience, request.stage, request.topic)
+    cell = tuple(resolve_term(taxonomy, d, v) for d, v in zip(AXES, asked, strict=True))
+    core = find_core(session, request.derived_from) if request.derived_from else None
+    window = Window.of(taxonomy, as_of)
+    week = _week(session, taxonomy, window, request.week)
+    title = (request.title or "").strip() or suggested_title(taxonomy, *cell, core)
+    attempts = 0
+    while True:
+        piece = _planned_piece(session, taxonomy, cell, title, core, week, request, window)
+        try:
+            _store(session, piece, cell, core, actor, origin)
+            return piece
+        except IntegrityError:
+            session.rollback()
+            attempts += 1
+            if attempts == ATTEMPTS:
+                raise
+
+
+def find_core(session: Session, slug: str) -> Core:
+    """The piece a variant will be derived from; it must exist and not be a variant itself."""
+    row = session.exec(
+        select(Piece.slug, Piece.title, Piece.format, Piece.derived_from).where(Piece.slug == slug)
+    ).first()
+    if row is None:
+        raise CoverageError(f"derived_from: no piece has the slug '{slug}'; check the slug")
+    if row[3] is not None:
+        raise CoverageError(
+            f"derived_from: '{slug}' is itself a variant of '{row[3]}'; derive from '{row[3]}'"
+        )
+    return Core(row[0], row[1], row[2])
+
+
+def _week(session: Session, taxonomy: Taxonomy, window: Window, wanted: date | None) -> date:
+    """The Monday of the requested week, or of the first week with room (else the least busy)."""
+    if wanted is not None:
+        monday = wanted - timedelta(days=wanted.weekday())
+        if monday < window.today - timedelta(days=window.today.weekday()):
+            raise CoverageError(f"week {wanted.isoformat()} is in the past; choose a later week")
+        return monday
+    load = week_load(session, horizon_weeks(taxonomy, window))
+    open_week = first_open_week(load, taxonomy.targets.pieces_per_week)
+    return open_week or min(load, key=lambda week: (load[week], week))
+
+
+def _planned_piece(
+    session: Session,
+    taxonomy: Taxonomy,
+    cell: tuple[str, ...],
+    title: str,
+    core: Core | None,
+    week: date,
+    request: CommissionRequest,
+    window: Window,
+) -> Piece:
+    publish_at = datetime.combine(week, PUBLISH_HOUR)
+    due_at = max(publish_at - timedelta(weeks=1), window.as_of)
+    body = _brief(taxonomy, cell, core)
+    slug = unique_slug(session, slugify(title)[:SLUG_LENGTH].strip("-") or "commission")
+    matter: dict[str, Any] = {
+        "title": title,
+        "slug": slug,
+        "status": Status.PLANNED.value,
+        "date": publish_at.isoformat(),
+        "due": due_at.isoformat(),
+        **{d: [t] for d, t in zip(AXES, cell, strict=True)},
+    }
+    if core and core.format:
+        matter["format"] = core.format
+    if core:
+        matter["derived_from"] = core.slug
+    if request.assignee:
+        matter["assignee"] = request.assignee
+    words = count_words(body)
+    return Piece(
+        slug=slug,
+        title=title,
+        status=Status.PLANNED,
+        format=core.format if core else None,
+        assignee=request.assignee,
+        publish_at=publish_at,
+        due_at=due_at,
+        derived_from=core.slug if core else None,
+        body=body,
+        html=render_markdown(body),
+        front_matter=matter,
+        word_count=words,
+        reading_minutes=reading_minutes(words),
+    )
+
+
+def _store(
+    session: Session,
+    piece: Piece,
+    cell: tuple[str, ...],
+    core: Core | None,
+    actor: str,
+    origin: str,
+) -> None:
+    """Write the piece, its terms and its first revision in one transaction."""
+    session.add(piece)
+    session.flush()
+    assert piece.id is not None
+    terms = [*zip(AXES, cell, strict=True)]
+    if core and core.format:
+        terms.append(("format", core.format))
+    session.add_all(PieceTerm(piece_id=piece.id, dimension=d, term=t) for d, t in terms)
+    session.add(
+        Revision(
+            piece_id=piece.id,
+            number=piece.version,
+            actor=actor,
+            origin=origin,
+            title=piece.title,
+            front_matter=piece.front_matter,
+            body=piece.body,
+            note="commissioned from the coverage-gap report",
+        )
+    )
+    session.commit()
+
+
+def _brief(taxonomy: Taxonomy, cell: tuple[str, ...], core: Core | None) -> str:
+    labels = [label(taxonomy, d, t) for d, t in zip(AXES, cell, strict=True)]
+    brief = f"Brief: a {labels[1]}-stage piece on {labels[2]} for {labels[0]}."
+    if core is not None:
+        brief += f" Personalise [{core.title}](/pieces/{core.slug}/) for this audience."
+    return brief + "\n"
+
+
+def unique_slug(session: Session, base: str) -> str:
+    """`base`, or `base-2`, `base-3` … whichever no piece has yet."""
+    taken = set(
+        session.exec(
+            select(Piece.slug).where(or_(Piece.slug == base, col(Piece.slug).like(f"{base}-%")))
+        )
+    )
+    number = 1
+    slug = base
+    while slug in taken:
+        number += 1
+        slug = f"{base}-{number}"
+    return slug

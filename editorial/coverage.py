@@ -1,0 +1,313 @@
+"""Coverage of the audience x stage x topic cube, counted per cell in one grouped SQL query.
+
+For a moment `as_of` (now, or a past date to see whether gaps are closing), each cell counts:
+
+- published: pieces a reader could see at `as_of` (`pieces.public_filter`) that were out by then;
+- fresh: published pieces out for at most `fresh_days` and not past their `review_by` date;
+- planned: pieces on their way (planned, draft, review, approved, or scheduled for later) with a
+  due or publish date no later than the end of the planning horizon; late work still counts,
+  since it is still coming, and a piece created after `as_of` did not exist yet;
+
+and gap = max(0, target - fresh - planned), priority = gap x the three terms' weights."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from editorial import clock
+from editorial.models import Piece, PieceTerm, Status
+from editorial.pieces import public_filter
+from editorial.taxonomy import Taxonomy
+
+PIPELINE = (Status.PLANNED, Status.DRAFT, Status.REVIEW, Status.APPROVED)
+CELL_FIELDS = ("audience", "stage", "topic", "published", "fresh", "planned", "target", "gap")
+
+
+class CoverageError(ValueError):
+    """A request the report cannot answer; the message says what to change."""
+
+
+class CellState(StrEnum):
+    """How a cell stands, from best to worst; shown as words as well as colours."""
+
+    COVERED = "covered"  # fresh pieces meet the target
+    THIN = "thin"  # some fresh pieces, fewer than the target
+    PLANNED = "only planned"  # nothing fresh, but pieces on the way
+    STALE = "stale"  # published pieces, none fresh, nothing planned
+    GAP = "gap"  # nothing at all
+    NOT_WANTED = "not wanted"  # target 0: deliberately left empty
+
+
+@dataclass(frozen=True)
+class Window:
+    """The moments a report is measured against."""
+
+    as_of: datetime
+    fresh_since: datetime
+    horizon_end: datetime
+
+    @classmethod
+    def of(cls, taxonomy: Taxonomy, as_of: datetime | None = None) -> Window:
+        at = clock.to_utc(as_of) if as_of else clock.now()
+        targets = taxonomy.targets
+        fresh_since = at - timedelta(days=targets.fresh_days)
+        return cls(at, fresh_since, at + timedelta(weeks=targets.horizon_weeks))
+
+    @property
+    def today(self) -> date:
+        return self.as_of.date()
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One audience x stage x topic cell with its counts and target."""
+
+    audience: str
+    stage: str
+    topic: str
+    published: int
+    fresh: int
+    planned: int
+    target: int
+    weight: float  # audience weight x stage weight x topic weight
+
+    @property
+    def gap(self) -> int:
+        return max(0, self.target - self.fresh - self.planned)
+
+    @property
+    def priority(self) -> float:
+        return self.gap * self.weight
+
+    @property
+    def state(self) -> CellState:
+        return cell_state(self.target, self.published, self.fresh, self.planned)
+
+    def as_json(self) -> dict[str, Any]:
+        """The design's cell shape, plus weight, priority and state."""
+        return asdict(self) | {"gap": self.gap, "priority": self.priority, "state": self.state}
+
+
+def cell_state(target: int, published: int, fresh: int, planned: int) -> CellState:
+    """The state of a cell (or of a sum of cells) from its counts."""
+    if target == 0:
+        return CellState.NOT_WANTED
+    if fresh >= target:
+        return CellState.COVERED
+    if fresh > 0:
+        return CellState.THIN
+    if planned > 0:
+        return CellState.PLANNED
+    return CellState.STALE if published > 0 else CellState.GAP
+
+
+def published_at() -> ColumnElement[datetime]:
+    """When a piece came out: its publish date, or when it was stored if it has none."""
+    return func.coalesce(col(Piece.publish_at), col(Piece.created_at))
+
+
+def is_published(at: datetime) -> ColumnElement[bool]:
+    """Public at `at` (the readers' rule) and already out by then."""
+    return and_(public_filter(at), published_at() <= at)
+
+
+def is_fresh(window: Window) -> ColumnElement[bool]:
+    """Published, recent enough, and not past its review date."""
+    return and_(
+        is_published(window.as_of),
+        published_at() >= window.fresh_since,
+        or_(col(Piece.review_by).is_(None), col(Piece.review_by) >= window.today),
+    )
+
+
+def is_planned(window: Window) -> ColumnElement[bool]:
+    """On its way at `as_of`, and dated within the planning horizon."""
+    at, end = window.as_of, window.horizon_end
+    later = or_(col(Piece.publish_at).is_(None), col(Piece.publish_at) > at)
+    return and_(
+        or_(col(Piece.status).in_(PIPELINE), and_(col(Piece.status) == Status.SCHEDULED, later)),
+        col(Piece.created_at) <= at,
+        or_(col(Piece.due_at) <= end, col(Piece.publish_at) <= end),
+    )
+
+
+def _tag(alias: Any, dimension: str) -> ColumnElement[bool]:
+    return and_(alias.piece_id == Piece.id, alias.dimension == dimension)
+
+
+def cell_counts(
+    session: Session, window: Window, topic: str | None = None
+) -> dict[tuple[str, str, str], tuple[int, int, int]]:
+    """(published, fresh, planned) per (audience, stage, topic), in one grouped query."""
+    a, s, t = (aliased(PieceTerm, name=name) for name in ("a", "s", "t"))
+    published, fresh, planned = is_published(window.as_of), is_fresh(window), is_planned(window)
+    statement = (
+        select(
+            a.term,
+            s.term,
+            t.term,
+            func.sum(case((published, 1), else_=0)),
+            func.sum(case((fresh, 1), else_=0)),
+            func.sum(case((planned, 1), else_=0)),
+        )
+        .select_from(Piece)
+        .join(a, _tag(a, "audience"))
+        .join(s, _tag(s, "stage"))
+        .join(t, _tag(t, "topic"))
+        .where(col(Piece.status).in_((*PIPELINE, Status.SCHEDULED, Status.PUBLISHED)))
+        .where(or_(published, planned))
+        .group_by(a.term, s.term, t.term)
+    )
+    if topic is not None:
+        statement = statement.where(t.term == topic)
+    rows = session.exec(statement)
+    return {(ra, rs, rt): (int(p), int(f), int(n)) for ra, rs, rt, p, f, n in rows}
+
+
+def coverage(
+    session: Session, taxonomy: Taxonomy, *, topic: str | None = None, as_of: datetime | None = None
+) -> list[Cell]:
+    """Every cell of the cube (or of one topic's slice), in the taxonomy's declared order."""
+    topic = resolve_topic(taxonomy, topic) if topic is not None else None
+    counts = cell_counts(session, Window.of(taxonomy, as_of), topic)
+    cells = []
+    for audience, stage, term in cube(taxonomy, topic):
+        published, fresh, planned = counts.get((audience.slug, stage.slug, term.slug), (0, 0, 0))
+        target = taxonomy.targets.target(audience.slug, stage.slug, term.slug)
+        weight = audience.weight * stage.weight * term.weight
+        cells.append(
+            Cell(audience.slug, stage.slug, term.slug, published, fresh, planned, target, weight)
+        )
+    return cells
+
+
+def cube(taxonomy: Taxonomy, topic: str | None = None) -> Iterator[tuple[Any, Any, Any]]:
+    """(audience, stage, topic) terms of every cell, in declared order."""
+    topics = [t for t in taxonomy.terms("topic") if topic is None or t.slug == topic]
+    for audience in taxonomy.terms("audience"):
+        for stage in taxonomy.terms("stage"):
+            for term in topics:
+                yield audience, stage, term
+
+
+def resolve_topic(taxonomy: Taxonomy, value: str) -> str:
+    """The topic slug `value` names (slug or label); an unknown one names the closest topic."""
+    return resolve_term(taxonomy, "topic", value)
+
+
+def resolve_term(taxonomy: Taxonomy, dimension: str, value: str) -> str:
+    """The `dimension` term `value` names; an unknown one names the closest declared term."""
+    slug = taxonomy.resolve(dimension, value)
+    if slug is not None:
+        return slug
+    closest = taxonomy.closest(dimension, value)
+    hint = f"; did you mean '{closest}'?" if closest else ""
+    raise CoverageError(
+        f"unknown {dimension} '{value}'{hint} (the {dimension}s are declared in taxonomy.yaml)"
+    )
+
+
+def parse_as_of(value: str) -> datetime:
+    """A report moment from `YYYY-MM-DD` (the end of that day, UTC) or an ISO date-time."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time.max, UTC)
+        return clock.to_utc(datetime.fromisoformat(text))
+    except ValueError as exc:
+        raise CoverageError(
+            f"bad --as-of date {value!r}; write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A published piece that needs an editor's look, and why."""
+
+    slug: str
+    title: str
+    published_at: datetime
+    review_by: date | None
+    reasons: tuple[str, ...]
+    weight: float  # the summed weights of the wanted cells it covers
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self) | {
+            "published_at": clock.to_utc(self.published_at).isoformat(),
+            "review_by": self.review_by.isoformat() if self.review_by else None,
+            "reasons": list(self.reasons),
+        }
+
+
+def review_queue(
+    session: Session,
+    taxonomy: Taxonomy,
+    *,
+    as_of: datetime | None = None,
+    limit: int = 50,
+    flags: Mapping[str, Select] | None = None,
+) -> list[ReviewItem]:
+    """Published pieces no longer fresh or past `review_by`, heaviest cells first.
+
+    `flags` adds reasons of its own: each name maps to a query of piece ids (such as the
+    low-rated pieces of the feedback report) whose published pieces join the queue."""
+    window = Window.of(taxonomy, as_of)
+    reasons = {
+        "stale": published_at() < window.fresh_since,
+        "review due": col(Piece.review_by) < window.today,
+        **{name: col(Piece.id).in_(ids) for name, ids in (flags or {}).items()},
+    }
+    a, s, t = (aliased(PieceTerm, name=name) for name in ("a", "s", "t"))
+    weight = func.coalesce(func.sum(cell_weight(taxonomy, a.term, s.term, t.term)), 0)
+    statement = (
+        select(Piece.slug, Piece.title, published_at(), Piece.review_by, weight)
+        .add_columns(*(func.max(case((test, 1), else_=0)) for test in reasons.values()))
+        .outerjoin(a, _tag(a, "audience"))
+        .outerjoin(s, _tag(s, "stage"))
+        .outerjoin(t, _tag(t, "topic"))
+        .where(is_published(window.as_of), or_(*reasons.values()))
+        .group_by(col(Piece.id), Piece.slug, Piece.title, published_at(), Piece.review_by)
+        .order_by(weight.desc(), published_at(), Piece.slug)
+        .limit(limit)
+    )
+    names = list(reasons)
+    return [
+        ReviewItem(
+            slug,
+            title,
+            at,
+            by,
+            tuple(n for n, hit in zip(names, hits, strict=True) if hit),
+            float(w),
+        )
+        for slug, title, at, by, w, *hits in session.exec(statement)
+    ]
+
+
+def cell_weight(taxonomy: Taxonomy, audience: Any, stage: Any, topic: Any) -> ColumnElement:
+    """SQL for a cell's weight (audience x stage x topic), 0 where its target is 0."""
+    weights = [
+        case({t.slug: t.weight for t in taxonomy.terms(d)}, value=term, else_=0.0)
+        for d, term in (("audience", audience), ("stage", stage), ("topic", topic))
+    ]
+    overrides = taxonomy.targets.overrides
+    terms = {"audience": audience, "stage": stage, "topic": topic}
+
+    def having(test: Callable[[int], bool]) -> list[ColumnElement[bool]]:
+        return [
+            terms[d].in_([slug for slug, n in overrides.get(d, {}).items() if test(n)])
+            for d in terms
+        ]
+
+    wanted = and_(~or_(*having(lambda n: n == 0)), or_(*having(lambda n: n > 0)))
+    if taxonomy.targets.per_cell > 0:
+        wanted = ~or_(*having(lambda n: n == 0))
+    return case((wanted, weights[0] * weights[1] * weights[2]), else_=0.0)

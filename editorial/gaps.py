@@ -1,0 +1,205 @@
+"""The gap report: ranked recommendations of what to commission next, each with a suggested week
+and, where a core piece already serves the same stage and topic for another audience, a cheap
+fill (a personalised variant of it); commissioning one; the report's JSON and CSV shapes."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Collection, Iterable
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from editorial import clock
+from editorial.coverage import (
+    CELL_FIELDS,
+    Cell,
+    Window,
+    coverage,
+    is_published,
+    published_at,
+)
+from editorial.models import Piece, PieceTerm, Status
+from editorial.taxonomy import Taxonomy
+
+RECOMMENDATIONS = 10
+CSV_FIELDS = (*CELL_FIELDS, "weight", "priority", "state")
+
+
+@dataclass(frozen=True)
+class Core:
+    """A core piece (not derived from another) that a variant could be personalised from."""
+
+    slug: str
+    title: str
+    format: str | None
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One gap worth filling, where it fits on the calendar, and how to fill it cheaply."""
+
+    audience: str
+    stage: str
+    topic: str
+    gap: int
+    priority: float
+    week: date | None  # Monday of the suggested week; None when every week is full
+    title: str
+    derived_from: str | None = None  # the core piece to personalise, for a cheap fill
+
+    def as_json(self) -> dict[str, Any]:
+        week = self.week.isoformat() if self.week else None
+        return asdict(self) | {"week": week, "cheap_fill": self.derived_from is not None}
+
+
+@dataclass(frozen=True)
+class GapReport:
+    """Cells and recommendations at one moment."""
+
+    as_of: datetime
+    cells: list[Cell]
+    recommendations: list[Recommendation]
+
+    def as_json(self) -> dict[str, Any]:
+        """The design's shape: {"cells": [...], "recommendations": [...]} plus `as_of`."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "cells": [cell.as_json() for cell in self.cells],
+            "recommendations": [r.as_json() for r in self.recommendations],
+        }
+
+    def to_csv(self) -> str:
+        """One row per cell, with the JSON cell fields as columns."""
+        out = io.StringIO()
+        writer = csv.DictWriter(out, CSV_FIELDS, lineterminator="\n", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(cell.as_json() for cell in self.cells)
+        return out.getvalue()
+
+
+def gap_report(
+    session: Session,
+    taxonomy: Taxonomy,
+    *,
+    topic: str | None = None,
+    as_of: datetime | None = None,
+    limit: int = RECOMMENDATIONS,
+) -> GapReport:
+    """The full cube (or one topic's slice) and the `limit` highest-priority recommendations."""
+    window = Window.of(taxonomy, as_of)
+    cells = coverage(session, taxonomy, topic=topic, as_of=window.as_of)
+    return GapReport(window.as_of, cells, recommend(session, taxonomy, cells, window, limit))
+
+
+def recommend(
+    session: Session, taxonomy: Taxonomy, cells: Iterable[Cell], window: Window, limit: int
+) -> list[Recommendation]:
+    """Gaps by priority (declared order breaks ties), each placed in the first week with room."""
+    ranked = sorted((c for c in cells if c.gap > 0), key=lambda c: -c.priority)[:limit]
+    load = week_load(session, horizon_weeks(taxonomy, window))
+    found: list[Recommendation] = []
+    for cell in ranked:
+        week = first_open_week(load, taxonomy.targets.pieces_per_week)
+        if week is not None:
+            load[week] += 1  # the next recommendation sees this one on the calendar
+        used = [r.derived_from for r in found if r.audience == cell.audience and r.derived_from]
+        core = cheap_fill(session, cell.audience, cell.stage, cell.topic, window.as_of, used)
+        title = suggested_title(taxonomy, cell.audience, cell.stage, cell.topic, core)
+        slug = core.slug if core else None
+        found.append(
+            Recommendation(
+                cell.audience, cell.stage, cell.topic, cell.gap, cell.priority, week, title, slug
+            )
+        )
+    return found
+
+
+def horizon_weeks(taxonomy: Taxonomy, window: Window) -> list[date]:
+    """The Mondays of the weeks a new piece could go in: from next week to the horizon's end."""
+    today = window.today
+    first = today + timedelta(days=7 - today.weekday())
+    return [first + timedelta(weeks=n) for n in range(taxonomy.targets.horizon_weeks)]
+
+
+def week_load(session: Session, weeks: list[date]) -> dict[date, int]:
+    """Pieces published or planned in each week (by publish date, else due date)."""
+    load = dict.fromkeys(weeks, 0)
+    if not weeks:
+        return load
+    moment = func.coalesce(col(Piece.publish_at), col(Piece.due_at))
+    statement = select(moment).where(
+        col(Piece.status).not_in((Status.IDEA, Status.ARCHIVED)),
+        moment >= clock.to_utc(weeks[0]),
+        moment < clock.to_utc(weeks[-1] + timedelta(weeks=1)),
+    )
+    for value in session.exec(statement):
+        day = clock.to_utc(value).date()
+        load[day - timedelta(days=day.weekday())] += 1
+    return load
+
+
+def first_open_week(load: dict[date, int], pieces_per_week: int) -> date | None:
+    """The first week carrying fewer than `pieces_per_week` pieces, if any."""
+    return next((week for week, count in load.items() if count < pieces_per_week), None)
+
+
+def cheap_fill(
+    session: Session,
+    audience: str,
+    stage: str,
+    topic: str,
+    at: datetime,
+    exclude: Collection[str] = (),
+) -> Core | None:
+    """The newest published core piece for the same stage and topic aimed at other audiences,
+    with no variant for `audience` yet (and not among `exclude`, already suggested)."""
+    variant = aliased(Piece)
+    has_variant = (
+        select(variant.id)
+        .where(variant.derived_from == Piece.slug, variant.status != Status.ARCHIVED)
+        .where(_tagged(variant.id, "audience", audience))
+        .exists()
+    )
+    statement = (
+        select(Piece.slug, Piece.title, Piece.format)
+        .where(is_published(at), col(Piece.derived_from).is_(None))
+        .where(_tagged(Piece.id, "stage", stage), _tagged(Piece.id, "topic", topic))
+        .where(_tagged(Piece.id, "audience"), ~_tagged(Piece.id, "audience", audience))
+        .where(~has_variant, col(Piece.slug).not_in(exclude))
+        .order_by(published_at().desc(), col(Piece.slug))
+        .limit(1)
+    )
+    row = session.exec(statement).first()
+    return Core(*row) if row else None
+
+
+def _tagged(piece_id: Any, dimension: str, term: str | None = None) -> Any:
+    """EXISTS: the piece has a tag on `dimension` (`term`, or any)."""
+    statement = select(PieceTerm.piece_id).where(
+        PieceTerm.piece_id == piece_id, PieceTerm.dimension == dimension
+    )
+    if term is not None:
+        statement = statement.where(PieceTerm.term == term)
+    return statement.exists()
+
+
+def suggested_title(
+    taxonomy: Taxonomy, audience: str, stage: str, topic: str, core: Core | None
+) -> str:
+    """A working title: the core's, personalised, or one that names the cell."""
+    labels = [label(taxonomy, d, t) for d, t in (("audience", audience), ("stage", stage))]
+    if core is not None:
+        return f"{core.title} — for {labels[0]}"
+    return f"{label(taxonomy, 'topic', topic)} for {labels[0]} ({labels[1]})"
+
+
+def label(taxonomy: Taxonomy, dimension: str, slug: str) -> str:
+    """The term's label for people, or its slug if the taxonomy no longer declares it."""
+    term = taxonomy.term(dimension, slug)
+    return term.label if term else slug
