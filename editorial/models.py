@@ -61,6 +61,9 @@ class Piece(PieceBase, table=True):
     source_stat: str | None = Field(default=None, max_length=64)
     missing_since: datetime | None = None
     version: int = 1
+    # The version last written from (or to) the source file: a piece whose version differs
+    # has changed through the service since, so a changed file is a conflict, not an update.
+    synced_version: int | None = None
     created_at: datetime = Field(default_factory=lambda: clock.now())
     updated_at: datetime = Field(default_factory=lambda: clock.now(), index=True)
 

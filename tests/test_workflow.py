@@ -1,0 +1,163 @@
+"""The workflow domain: permission matrix, revisions, optimistic concurrency, planning."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from editorial import workflow
+from editorial.auth import create_user
+from editorial.models import Piece, ReviewNote, Revision, Status, User
+from editorial.pieces import get_piece, terms_of
+from editorial.taxonomy import Taxonomy, load_taxonomy
+
+
+@pytest.fixture
+def taxonomy(content_dir: Path) -> Taxonomy:
+    return load_taxonomy(content_dir / "taxonomy.yaml")
+
+
+@pytest.fixture
+def people(session: Session) -> dict[str, User]:
+    found = {
+        "editor": create_user(session, "Eve Editor", "eve@example.com", "editor", None),
+        "ada": create_user(session, "Ada Expert", "ada@example.com", "contributor", None),
+        "bob": create_user(session, "Bob Expert", "bob@example.com", "contributor", None),
+    }
+    session.commit()
+    return found
+
+
+def plan(session: Session, people: dict[str, User], taxonomy: Taxonomy, **fields) -> Piece:
+    values = {
+        "title": "Cloud costs for CFOs",
+        "audience": "finance",
+        "stage": "awareness",
+        "topic": "cloud",
+        "format": "blog-post",
+        "assignee": "ada@example.com",
+        "due_at": "2026-06-10",
+        "publish_at": "2026-06-20T09:00",
+        "brief": "Explain where cloud money goes.",
+    } | fields
+    piece = workflow.plan_piece(session, people["editor"], values, "api", taxonomy=taxonomy)
+    session.commit()
+    return piece
+
+
+def test_planning_stores_every_field_and_a_first_revision(session, people, taxonomy) -> None:
+    piece = plan(session, people, taxonomy)
+    assert (piece.slug, piece.status, piece.version) == ("cloud-costs-for-cfos", "planned", 1)
+    assert piece.due_at is not None and piece.publish_at is not None
+    assert piece.front_matter["brief"] == "Explain where cloud money goes."
+    assert piece.format == "blog-post"
+    assert terms_of(session, [piece.id])[piece.id] == {
+        "audience": ["finance"],
+        "format": ["blog-post"],
+        "stage": ["awareness"],
+        "topic": ["cloud"],
+    }
+    revisions = session.exec(select(Revision).where(Revision.piece_id == piece.id)).all()
+    assert [(r.number, r.actor, r.origin) for r in revisions] == [(1, "eve@example.com", "api")]
+    assert revisions[0].front_matter["assignee"] == "ada@example.com"
+    assert plan(session, people, taxonomy).slug == "cloud-costs-for-cfos-2"
+
+
+def test_planning_errors_name_each_field(session, people, taxonomy) -> None:
+    with pytest.raises(workflow.InvalidInput) as caught:
+        plan(session, people, taxonomy, title=" ", audience="cfo", due_at="soon", assignee="x@y")
+    assert set(caught.value.errors) == {"title", "audience", "due_at", "assignee"}
+    assert "did you mean" in caught.value.errors["audience"]
+
+
+def test_only_editors_plan(session, people, taxonomy) -> None:
+    with pytest.raises(workflow.Forbidden):
+        workflow.plan_piece(session, people["ada"], {"title": "Mine"}, "api", taxonomy=taxonomy)
+
+
+def test_update_piece_reschedules_and_records_a_revision(session, people, taxonomy) -> None:
+    piece = plan(session, people, taxonomy)
+    changed = workflow.update_piece(
+        session, people["editor"], piece.slug, {"publish_at": "2026-07-01"}, 1, "form"
+    )
+    assert changed.version == 2
+    assert changed.publish_at == datetime(2026, 7, 1, tzinfo=UTC)
+    last = session.exec(select(Revision).where(Revision.number == 2)).one()
+    assert (last.origin, last.front_matter["date"]) == ("form", "2026-07-01T00:00:00+00:00")
+
+
+def test_a_stale_version_is_a_conflict_carrying_the_current_piece(
+    session, people, taxonomy
+) -> None:
+    piece = plan(session, people, taxonomy)
+    workflow.update_piece(session, people["editor"], piece.slug, {"title": "New"}, 1, "api")
+    with pytest.raises(workflow.Conflict) as caught:
+        workflow.update_piece(session, people["editor"], piece.slug, {"title": "Old"}, 1, "api")
+    assert (caught.value.current.title, caught.value.current.version) == ("New", 2)
+
+
+def test_update_piece_refuses_unknown_fields_and_contributors(session, people, taxonomy) -> None:
+    piece = plan(session, people, taxonomy)
+    with pytest.raises(workflow.InvalidInput) as caught:
+        workflow.update_piece(session, people["editor"], piece.slug, {"status": "x"}, 1, "api")
+    assert caught.value.errors == {"status": "not a planning field"}
+    with pytest.raises(workflow.Forbidden):
+        workflow.update_piece(session, people["ada"], piece.slug, {"title": "T"}, 1, "api")
+    with pytest.raises(workflow.NotFound):
+        workflow.update_piece(session, people["bob"], piece.slug, {"title": "T"}, 1, "api")
+    with pytest.raises(workflow.NotFound):
+        workflow.update_piece(session, None, piece.slug, {"title": "T"}, 1, "api")
+
+
+def test_refused_transitions_carry_the_allowed_ones(session, people, taxonomy) -> None:
+    piece = plan(session, people, taxonomy)
+    with pytest.raises(workflow.TransitionRefused) as caught:
+        workflow.transition(session, people["ada"], piece.slug, "approved", 1, "api")
+    assert caught.value.allowed == ["draft"]
+    with pytest.raises(workflow.TransitionRefused) as caught:
+        workflow.transition(session, people["editor"], piece.slug, "published", 1, "api")
+    assert caught.value.allowed == ["draft", "archived"]
+
+
+def test_request_changes_needs_a_note_and_leaves_one(session, people, taxonomy) -> None:
+    piece = plan(session, people, taxonomy)
+    editor, ada = people["editor"], people["ada"]
+    workflow.transition(session, ada, piece.slug, "draft", 1, "api")
+    workflow.transition(session, ada, piece.slug, "review", 2, "api")
+    with pytest.raises(workflow.InvalidInput) as caught:
+        workflow.transition(session, editor, piece.slug, "draft", 3, "api")
+    assert set(caught.value.errors) == {"note"}
+    workflow.transition(session, editor, piece.slug, "draft", 3, "api", "Add numbers.")
+    notes = session.exec(select(ReviewNote).order_by(ReviewNote.id)).all()
+    assert [(n.kind, n.body) for n in notes] == [("submitted", ""), ("changes", "Add numbers.")]
+
+
+def test_scheduled_piece_becomes_public_when_its_time_passes(
+    session, people, taxonomy, monkeypatch
+) -> None:
+    piece = plan(session, people, taxonomy)
+    editor = people["editor"]
+    for version, status in enumerate(["draft", "review", "approved"], start=1):
+        workflow.transition(session, editor, piece.slug, status, version, "api")
+    workflow.transition(
+        session, editor, piece.slug, "scheduled", 4, "api", publish_at="2026-06-20T09:00"
+    )
+    session.commit()
+    before = datetime(2026, 6, 20, 8, 59, tzinfo=UTC)
+    after = datetime(2026, 6, 20, 9, 0, tzinfo=UTC)
+    assert get_piece(session, piece.slug, at=before) is None
+    assert get_piece(session, piece.slug, at=after) is not None
+    assert piece.status == Status.SCHEDULED
+
+
+def test_scheduling_needs_a_publish_date(session, people, taxonomy) -> None:
+    piece = plan(session, people, taxonomy, publish_at=None)
+    editor = people["editor"]
+    for version, status in enumerate(["draft", "review", "approved"], start=1):
+        workflow.transition(session, editor, piece.slug, status, version, "api")
+    with pytest.raises(workflow.InvalidInput) as caught:
+        workflow.transition(session, editor, piece.slug, "scheduled", 4, "api")
+    assert set(caught.value.errors) == {"publish_at"}
