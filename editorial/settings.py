@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     page_size: int = 20
     ingest_workers: int = 0  # 0: one per core
     timezone: str = "UTC"
+    max_upload_bytes: int = 512 * 1024  # a draft uploaded as a .md file
 
     def theme_dirs(self) -> list[Path]:
         """Theme folders to search, the site's own theme first, `default` last."""
