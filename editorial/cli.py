@@ -125,6 +125,8 @@ def _print_report(report) -> None:
     )
     for error in report.errors:
         typer.echo(f"{error['path']}: {error['message']}", err=True)
+    for conflict in report.conflicts:
+        typer.echo(f"{conflict['path']}: conflict: {conflict['message']}", err=True)
 
 
 @app.command()
@@ -162,13 +164,20 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the summary as J
 @app.command()
 def export(
     out: OutOption,
+    directory: Annotated[
+        Path | None, typer.Argument(help="After the word markdown: the folder for the files.")
+    ] = None,
     base_url: BaseUrlOption = None,
     strict: StrictOption = False,
     full: FullOption = False,
     as_json: JsonOption = False,
     workers: Annotated[int, typer.Option(help="Render processes (0: one per core).")] = 0,
 ) -> None:
-    """Write the public site as static files; only changed files are rewritten."""
+    """Write the public site as static files (only changed files are rewritten);
+    `export markdown DIR` writes every piece as Markdown with front matter instead."""
+    if directory is not None:
+        _export_markdown(out, directory, as_json)
+        return
     settings = load_settings()
     with open_store(settings) as engine:
         report = _export_step(settings, engine, out, base_url, full, workers)
@@ -202,6 +211,15 @@ def build(
         _print_export(exported, out)
     failed = ingested.errors or exported.errors or (strict and exported.broken_links)
     raise typer.Exit(1 if failed else 0)
+
+
+def _export_markdown(word: Path, directory: Path, as_json: bool) -> None:
+    from editorial.cli_workflow import export_markdown_command
+
+    if str(word) != "markdown":
+        console.print(f"[red]Unexpected '{directory}': use 'export OUT' or 'export markdown DIR'.")
+        raise typer.Exit(2)
+    export_markdown_command(directory, as_json)
 
 
 def _export_step(

@@ -40,12 +40,18 @@ class IngestReport:
     unchanged: int = 0
     removed: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
+    # Files changed on disk while their piece also changed through the service: both kept.
+    conflicts: list[dict[str, str]] = field(default_factory=list)
 
     def fail(self, path: str, error: SourceError) -> None:
         self.errors.append({"path": path, "message": error.describe()})
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The summary; `conflicts` appears only when there are any."""
+        summary = asdict(self)
+        if not self.conflicts:
+            del summary["conflicts"]
+        return summary
 
 
 @dataclass
@@ -59,6 +65,7 @@ class _Known:
     version: int
     missing: bool
     stat: str | None = None
+    synced: int | None = None  # the version last in step with the file
 
 
 Progress = Callable[[int], None]
@@ -219,6 +226,7 @@ def _load_known(engine: Engine) -> dict[str, _Known]:
         PIECE.c.version,
         PIECE.c.missing_since.is_not(None),
         PIECE.c.source_stat,
+        PIECE.c.synced_version,
     )
     with engine.connect() as connection:
         rows = connection.execute(select(*columns)).all()
@@ -253,6 +261,7 @@ class _Writer:
         self.report = report
         self.by_path = {k.path: k for k in known.values() if k.path}
         self.claimed: dict[str, str] = {}  # slug -> file that took it in this run
+        self.conflicted: list[tuple[str, str, PieceData, _Known]] = []
         self.stats: dict[str, str | None] = {}  # path -> size:mtime stamp read before parsing
 
     def write(self, batch: list[tuple[str, str, PieceData | list[SourceError]]]) -> None:
@@ -264,11 +273,14 @@ class _Writer:
                     self.report.fail(rel, error)
                 continue
             target = self._target(rel, parsed)
+            if target and self._diverged(rel, digest, parsed, target):
+                continue
             if target is False:
                 continue
             (updates if target else inserts).append((rel, digest, parsed, target))
         stamp = clock.now()
         with self.engine.begin() as connection:
+            self._keep_both(connection, stamp)
             inserted = self._insert(connection, inserts, stamp)
             self._update(connection, updates, stamp)
             self._terms_and_revisions(connection, inserted + updates, stamp)
@@ -309,7 +321,8 @@ class _Writer:
             return []
         rows = [
             _row(rel, digest, data, stamp)
-            | {"version": 1, "created_at": stamp, "source_stat": self.stats.get(rel)}
+            | {"version": 1, "synced_version": 1, "created_at": stamp}
+            | {"source_stat": self.stats.get(rel)}
             for rel, digest, data, _ in items
         ]
         statement = insert(PIECE).returning(PIECE.c.id, sort_by_parameter_order=True)
@@ -330,7 +343,8 @@ class _Writer:
             target.slug, target.path, target.hash, target.missing = data.slug, rel, digest, False
             rows.append(
                 _row(rel, digest, data, stamp)
-                | {"b_id": target.id, "version": target.version, "source_stat": self.stats.get(rel)}
+                | {"b_id": target.id, "version": target.version, "synced_version": target.version}
+                | {"source_stat": self.stats.get(rel)}
             )
         statement = update(PIECE).where(PIECE.c.id == bindparam("b_id"))
         connection.execute(statement, rows)
@@ -361,6 +375,59 @@ class _Writer:
         if revisions:
             connection.execute(insert(REVISION), revisions)
 
+    def _diverged(self, rel: str, digest: str, data: PieceData, target: _Known) -> bool:
+        """Whether the piece changed through the service since its file was last read; then
+        an unchanged file is left alone and a changed one is kept beside it as a conflict."""
+        if target.synced is None or target.synced == target.version:
+            return False
+        if digest == target.hash and not target.missing:
+            self.report.unchanged += 1
+        else:
+            self.conflicted.append((rel, digest, data, target))
+        return True
+
+    def _keep_both(self, connection: Any, stamp: Any) -> None:
+        """Store each conflicting file as a revision marked `conflict`; the piece keeps the
+        service's content, and the file counts as read (a later edit of it is an update)."""
+        for rel, digest, data, target in self.conflicted:
+            target.version += 1
+            target.synced, target.path, target.hash, target.missing = (
+                target.version,
+                rel,
+                digest,
+                False,
+            )
+            connection.execute(
+                update(PIECE)
+                .where(PIECE.c.id == target.id)
+                .values(
+                    version=target.version,
+                    synced_version=target.version,
+                    source_path=rel,
+                    source_hash=digest,
+                    source_stat=self.stats.get(rel),
+                    missing_since=None,
+                    updated_at=stamp,
+                )
+            )
+            connection.execute(
+                insert(REVISION).values(
+                    piece_id=target.id,
+                    number=target.version,
+                    created_at=stamp,
+                    actor="ingest",
+                    origin="file",
+                    source_hash=digest,
+                    title=data.title,
+                    front_matter=data.front_matter,
+                    body=data.body,
+                    note=f"conflict: {rel} changed on disk and through the service",
+                    conflict=True,
+                )
+            )
+            self.report.conflicts.append({"path": rel, "message": _conflict_message(target)})
+        self.conflicted.clear()
+
     def mark_removed(self) -> None:
         """Pieces whose file is gone are archived and flagged missing, never deleted."""
         gone = [
@@ -376,6 +443,7 @@ class _Writer:
                 piece = session.get(Piece, known.id)
                 assert piece is not None
                 piece.version += 1
+                piece.synced_version = piece.version
                 piece.status, piece.missing_since, piece.updated_at = Status.ARCHIVED, stamp, stamp
                 session.add(piece)
                 session.add(
@@ -394,6 +462,14 @@ class _Writer:
                 )
                 known.missing = True
         self.report.removed += len(gone)
+
+
+def _conflict_message(target: _Known) -> str:
+    return (
+        f"changed on disk and through the service since the last ingest; the service's "
+        f"version stays current and the file is kept as revision {target.version} "
+        f"(marked conflict): merge the two into the file and ingest again"
+    )
 
 
 def _row(rel: str, digest: str, data: PieceData, stamp: Any) -> dict[str, Any]:

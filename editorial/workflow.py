@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session, col, delete, func, select
 
 from editorial import clock
+from editorial.markdown import reading_minutes
 from editorial.models import DIMENSIONS, Piece, PieceTerm, ReviewNote, Revision, Role, Status, User
 from editorial.pieces import terms_of
 from editorial.slugs import slugify
@@ -379,6 +380,7 @@ def plan_piece(
         raise InvalidInput({"status": "a new piece is an idea or planned"})
     piece = Piece(slug=unique_slug(session, values["title"]), title=values["title"], status=status)
     piece.version, piece.created_at = 0, clock.now()
+    piece.reading_minutes = reading_minutes(0)  # as ingest counts an empty body
     session.add(piece)
     session.flush()
     apply_planning(session, piece, values)

@@ -1,0 +1,76 @@
+"""`editorial export markdown DIR`: every piece back to a Markdown file, with the taxonomy, so
+that ingesting DIR into an empty store gives the same pieces again."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from editorial.models import Piece
+from editorial.pieces import terms_of
+from editorial.snapshot import as_markdown, front_matter_of
+
+TAXONOMY_FILE = "taxonomy.yaml"
+BATCH = 500
+
+
+@dataclass
+class MarkdownExport:
+    """What one export wrote."""
+
+    written: int = 0
+    files: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, int]:
+        return {"written": self.written}
+
+
+def file_for(piece: Piece, taken: set[str]) -> str:
+    """Where a piece's file goes: its source path when it has a safe one, else pieces/SLUG.md."""
+    candidates = [f"pieces/{piece.slug}.md", f"pieces/{piece.slug}-{piece.id}.md"]
+    source = piece.source_path
+    if source and _safe(source):
+        candidates.insert(0, source)
+    chosen = next(c for c in candidates if c not in taken)
+    taken.add(chosen)
+    return chosen
+
+
+def _safe(rel: str) -> bool:
+    parts = PurePosixPath(rel).parts
+    hidden = any(p.startswith(("_", ".")) for p in parts)
+    return rel.endswith(".md") and not rel.startswith("/") and ".." not in parts and not hidden
+
+
+def export_markdown(engine: Engine, content_dir: Path, out: Path) -> MarkdownExport:
+    """Write every piece, of every status, as `out/<path>.md`, plus the taxonomy file."""
+    out.mkdir(parents=True, exist_ok=True)
+    taxonomy = content_dir / TAXONOMY_FILE
+    if taxonomy.is_file() and taxonomy.resolve() != (out / TAXONOMY_FILE).resolve():
+        shutil.copyfile(taxonomy, out / TAXONOMY_FILE)
+    report = MarkdownExport()
+    taken: set[str] = set()
+    with Session(engine) as session:
+        last_id = 0
+        while batch := _next_batch(session, last_id):
+            terms = terms_of(session, [p.id for p in batch if p.id is not None])
+            for piece in batch:
+                assert piece.id is not None
+                rel = file_for(piece, taken)
+                text = as_markdown(front_matter_of(piece, terms.get(piece.id, {})), piece.body)
+                target = out / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+                report.files.append(rel)
+            last_id = batch[-1].id or last_id
+    report.written = len(report.files)
+    return report
+
+
+def _next_batch(session: Session, after: int) -> list[Piece]:
+    statement = select(Piece).where(col(Piece.id) > after).order_by(col(Piece.id)).limit(BATCH)
+    return list(session.exec(statement))

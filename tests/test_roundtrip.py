@@ -1,0 +1,195 @@
+"""Back to files: `export markdown` round trips losslessly; a two-sided change keeps both."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from editorial import workflow
+from editorial.auth import create_user
+from editorial.cli import app
+from editorial.clock import to_utc
+from editorial.db import make_engine, upgrade
+from editorial.drafts import draft_from_form, submit_draft
+from editorial.ingest import ingest
+from editorial.markdown_export import export_markdown
+from editorial.models import Piece, Revision
+from editorial.pieces import terms_of
+from editorial.snapshot import front_matter_of
+from editorial.taxonomy import load_taxonomy
+
+FIELDS = (
+    "slug",
+    "title",
+    "summary",
+    "status",
+    "format",
+    "author",
+    "assignee",
+    "publish_at",
+    "expire_at",
+    "due_at",
+    "review_by",
+    "derived_from",
+    "body",
+    "html",
+    "word_count",
+    "reading_minutes",
+)
+PG_URL = os.environ.get("EDITORIAL_TEST_DATABASE_URL")
+
+
+@pytest.fixture
+def second_engine(tmp_path: Path) -> Iterator[Engine]:
+    """Another empty store, to ingest the exported files into."""
+    if not PG_URL:
+        engine = make_engine(f"sqlite:///{tmp_path / 'second.db'}")
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in PG_URL else "?"
+    engine = make_engine(f"{PG_URL}{separator}options=-csearch_path%3D{schema}")
+    upgrade(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def snapshot(engine: Engine) -> dict[str, dict[str, Any]]:
+    """Every piece's fields, terms and canonical front matter, by slug."""
+    with Session(engine) as session:
+        pieces = session.exec(select(Piece)).all()
+        terms = terms_of(session, [p.id for p in pieces if p.id is not None])
+        found = {}
+        for piece in pieces:
+            row = {name: getattr(piece, name) for name in FIELDS}
+            for name in ("publish_at", "expire_at", "due_at"):
+                row[name] = to_utc(row[name]) if row[name] else None
+            row["terms"] = terms.get(piece.id, {})
+            row["front_matter"] = front_matter_of(piece, row["terms"])
+            found[piece.slug] = row
+        return found
+
+
+def service_pieces(engine: Engine, content_dir: Path) -> None:
+    """Pieces made through the service, with every planning field and a draft."""
+    taxonomy = load_taxonomy(content_dir / "taxonomy.yaml")
+    with Session(engine) as session:
+        editor = create_user(session, "Eve", "eve@example.com", "editor", None)
+        create_user(session, "Ada", "ada@example.com", "contributor", None)
+        fields = {
+            "title": "Analytics: a plan for sales",
+            "summary": "Numbers, then stories.",
+            "audience": ["sales", "cio"],
+            "stage": "purchase",
+            "topic": "analytics",
+            "format": "white-paper",
+            "assignee": "ada@example.com",
+            "due_at": "2026-06-10T17:30:15.250000+02:00",
+            "publish_at": "2026-07-01T09:00",
+            "brief": "Two pages; one chart.\nNo jargon: none.",
+        }
+        piece = workflow.plan_piece(session, editor, fields, "form", taxonomy=taxonomy)
+        body = "Intro: *numbers*.\r\n\r\n---\r\n\r\nA rule above, and a 'quote'.\r\n"
+        submit_draft(session, editor, piece.slug, draft_from_form(None, None, body), 1, "form")
+        workflow.plan_piece(session, editor, {"title": "Idea", "status": "idea"}, "api")
+        session.commit()
+
+
+def test_export_markdown_round_trips_every_field(
+    engine: Engine, second_engine: Engine, content_dir: Path, tmp_path: Path
+) -> None:
+    assert not ingest(engine, content_dir).errors
+    service_pieces(engine, content_dir)
+    out = tmp_path / "exported"
+    report = export_markdown(engine, content_dir, out)
+    assert report.written == 8 and (out / "taxonomy.yaml").is_file()
+    again = ingest(second_engine, out)
+    assert (again.added, again.errors) == (8, [])
+    before, after = snapshot(engine), snapshot(second_engine)
+    assert sorted(after) == sorted(before)
+    for slug, fields in before.items():
+        for name, value in fields.items():
+            assert after[slug][name] == value, (slug, name)
+    planned = before["analytics-a-plan-for-sales"]
+    assert planned["front_matter"]["brief"] == "Two pages; one chart.\nNo jargon: none."
+    assert planned["terms"]["audience"] == ["cio", "sales"]
+
+
+def test_export_markdown_command_keeps_the_site_export(
+    settings, engine: Engine, content_dir: Path, tmp_path: Path
+) -> None:
+    ingest(engine, content_dir)
+    runner = CliRunner()
+    result = runner.invoke(app, ["export", "markdown", str(tmp_path / "md"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"written": 6' in result.stdout
+    assert (tmp_path / "md" / "posts" / "cloud-basics.md").is_file()
+    site = runner.invoke(app, ["export", str(tmp_path / "site"), "--base-url", "https://x.test/"])
+    assert site.exit_code == 0, site.output
+    assert (tmp_path / "site" / "index.html").is_file()
+    wrong = runner.invoke(app, ["export", "site", str(tmp_path / "other")])
+    assert wrong.exit_code == 2
+
+
+def test_a_file_and_service_change_conflict_keeps_both(engine: Engine, content_dir: Path) -> None:
+    ingest(engine, content_dir)
+    with Session(engine) as session:
+        editor = create_user(session, "Eve", "eve@example.com", "editor", None)
+        piece = workflow.load(session, editor, "cloud-basics")
+        version = piece.version
+        workflow.update_piece(session, editor, "cloud-basics", {"title": "Service"}, version, "api")
+        session.commit()
+    path = content_dir / "posts" / "cloud-basics.md"
+    path.write_text(path.read_text().replace("Cloud programmes start", "Files start"))
+    report = ingest(engine, content_dir)
+    assert [c["path"] for c in report.conflicts] == ["posts/cloud-basics.md"]
+    assert "conflicts" in report.as_json() and report.updated == 0
+    with Session(engine) as session:
+        piece = session.exec(select(Piece).where(Piece.slug == "cloud-basics")).one()
+        assert piece.title == "Service" and "Files start" not in piece.body
+        revisions = session.exec(
+            select(Revision).where(Revision.piece_id == piece.id).order_by(Revision.number)
+        ).all()
+        last = revisions[-1]
+        assert (last.number, last.conflict, last.origin) == (piece.version, True, "file")
+        assert "Files start" in last.body and revisions[-2].title == "Service"
+    assert ingest(engine, content_dir).conflicts == []  # reported once
+    path.write_text(path.read_text().replace("Files start", "Merged start"))
+    merged = ingest(engine, content_dir)
+    assert (merged.updated, merged.conflicts) == (1, [])
+
+
+def test_an_unchanged_file_never_overwrites_a_service_change(
+    engine: Engine, content_dir: Path
+) -> None:
+    ingest(engine, content_dir)
+    with Session(engine) as session:
+        editor = create_user(session, "Eve", "eve@example.com", "editor", None)
+        version = workflow.load(session, editor, "cloud-basics").version
+        workflow.update_piece(session, editor, "cloud-basics", {"title": "Service"}, version, "api")
+        session.commit()
+    taxonomy = content_dir / "taxonomy.yaml"
+    taxonomy.write_text(taxonomy.read_text() + "\n# touched\n")  # forces every file to be re-read
+    report = ingest(engine, content_dir)
+    assert report.conflicts == []
+    with Session(engine) as session:
+        piece = session.exec(select(Piece).where(Piece.slug == "cloud-basics")).one()
+        assert piece.title == "Service"
