@@ -11,7 +11,7 @@ from fastapi.exceptions import HTTPException as FastAPIHTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from app.routers import auth, editor, health, pages, pieces, static, workflow
+from app.routers import auth, editor, editor_workflow, health, pages, pieces, static, workflow
 from editorial import __version__
 from editorial.catalog import CatalogCache
 from editorial.db import make_engine
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.renderer = Renderer(settings)
     app.state.catalogs = CatalogCache()
     # The public pages router goes last: its catch-all paths must not shadow the others.
-    routers = [health, pieces, static, auth, editor, workflow]
+    routers = [health, pieces, static, auth, editor, workflow, editor_workflow]
     for module in [*routers, pages]:
         app.include_router(module.router)
     app.add_exception_handler(HTTPException, _http_error)

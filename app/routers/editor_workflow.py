@@ -1,0 +1,432 @@
+"""Dashboard pages of the workflow: plan, a piece's workspace, drafts, diffs, assignments, review.
+
+Forms post back here; a refusal re-renders the page with the message next to its field (422),
+the current version (409) or the theme's 404, never a bare error.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+
+from app.dashboard import render_dashboard
+from app.deps import DashboardEditor, DashboardUser, SessionDep, SettingsDep
+from app.routers.workflow import taxonomy_of
+from editorial import drafts, workflow
+from editorial.auth import SignedIn
+from editorial.models import DIMENSIONS, Piece, Status
+from editorial.pieces import terms_of
+from editorial.snapshot import BRIEF
+
+router = APIRouter(prefix="/editor", tags=["dashboard"], include_in_schema=False)
+PLAN_FIELDS = ("title", "summary", *DIMENSIONS, "assignee", "due_at", "publish_at", "brief")
+TextField = Annotated[str, Form(max_length=10_000)]
+
+
+def _planning(form: dict[str, Any]) -> dict[str, Any]:
+    """Planning values from a form: term fields are lists, the rest text."""
+    values: dict[str, Any] = {}
+    for key in PLAN_FIELDS:
+        if key in form:
+            value = form[key]
+            values[key] = value if key in DIMENSIONS else (value[0] if value else "")
+    return values
+
+
+async def _form(request: Request) -> dict[str, Any]:
+    form = await request.form()
+    return {key: [str(v) for v in form.getlist(key)] for key in form}
+
+
+def _workspace(
+    request: Request,
+    session: Session,
+    signed_in: SignedIn,
+    piece: Piece,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    """A piece's workspace page: planning, moves, revisions and the review thread."""
+    assert piece.id is not None
+    user = signed_in.user
+    terms = terms_of(session, [piece.id]).get(piece.id, {})
+    context.setdefault("values", _values(piece, terms))
+    return render_dashboard(
+        request,
+        signed_in,
+        "editor/workspace.html",
+        status_code,
+        piece=piece,
+        terms=terms,
+        taxonomy=taxonomy_of(request.app.state.settings),
+        brief=(piece.front_matter or {}).get(BRIEF, ""),
+        moves=workflow.allowed_transitions(user, piece),
+        revisions=drafts.revisions(session, user, piece.slug),
+        notes=drafts.notes(session, user, piece.slug),
+        editor=workflow.is_editor(user),
+        **context,
+    )
+
+
+def _values(piece: Piece, terms: dict[str, list[str]]) -> dict[str, Any]:
+    """The planning form's values for `piece`."""
+    moments = {
+        key: value.strftime("%Y-%m-%dT%H:%M") if (value := getattr(piece, key)) else ""
+        for key in ("due_at", "publish_at")
+    }
+    brief = (piece.front_matter or {}).get(BRIEF, "")
+    texts = {"title": piece.title, "summary": piece.summary, "assignee": piece.assignee or ""}
+    return texts | moments | {d: terms.get(d, []) for d in DIMENSIONS} | {"brief": brief}
+
+
+def _refused(
+    request: Request, session: Session, signed_in: SignedIn, slug: str, error: Exception
+) -> Response:
+    """The workspace again, with what was refused and why."""
+    session.rollback()
+    if isinstance(error, workflow.NotFound):
+        raise_not_found()
+    piece = workflow.load(session, signed_in.user, slug)
+    errors = error.errors if isinstance(error, workflow.InvalidInput) else {}
+    code = 422 if errors else 403 if isinstance(error, workflow.Forbidden) else 409
+    return _workspace(request, session, signed_in, piece, code, message=str(error), errors=errors)
+
+
+def raise_not_found() -> None:
+    """Not yours, or not there: the same 404 either way."""
+    raise HTTPException(404, "Not Found")
+
+
+def _back(slug: str, anchor: str = "") -> Response:
+    return RedirectResponse(f"/editor/pieces/{slug}{anchor}", status_code=303)
+
+
+@router.get("/plan", response_class=HTMLResponse)
+def plan_form(request: Request, settings: SettingsDep, signed_in: DashboardEditor) -> Response:
+    """The form for planning a new piece."""
+    taxonomy = taxonomy_of(settings)
+    return render_dashboard(request, signed_in, "editor/plan.html", taxonomy=taxonomy, values={})
+
+
+@router.post("/plan")
+async def plan(
+    request: Request, session: SessionDep, settings: SettingsDep, signed_in: DashboardEditor
+) -> Response:
+    """Create the planned piece, then open its workspace."""
+    form = await _form(request)
+    values = _planning(form)
+    if form.get("status") == ["idea"]:
+        values["status"] = "idea"
+    taxonomy = taxonomy_of(settings)
+    try:
+        piece = workflow.plan_piece(session, signed_in.user, values, "form", taxonomy=taxonomy)
+    except workflow.InvalidInput as error:
+        session.rollback()
+        return render_dashboard(
+            request,
+            signed_in,
+            "editor/plan.html",
+            422,
+            taxonomy=taxonomy,
+            values=values,
+            errors=error.errors,
+        )
+    session.commit()
+    return _back(piece.slug)
+
+
+@router.get("/pieces/{slug}", response_class=HTMLResponse)
+def workspace(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    signed_in: DashboardUser,
+) -> Response:
+    """A piece's workspace."""
+    try:
+        piece = workflow.load(session, signed_in.user, slug)
+    except workflow.NotFound:
+        raise_not_found()
+    return _workspace(request, session, signed_in, piece)
+
+
+@router.post("/pieces/{slug}/planning")
+async def update_planning(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    signed_in: DashboardUser,
+) -> Response:
+    """Save planning fields."""
+    form = await _form(request)
+    given = (form.get("base_version") or [""])[0]
+    base = int(given) if given.isdigit() else 0
+    changes = {d: [] for d in DIMENSIONS} | _planning(form)  # an unticked box is a removal
+    try:
+        workflow.update_piece(
+            session,
+            signed_in.user,
+            slug,
+            changes,
+            base,
+            "form",
+            taxonomy=taxonomy_of(settings),
+        )
+    except workflow.WorkflowError as error:
+        return _refused(request, session, signed_in, slug, error)
+    session.commit()
+    return _back(slug)
+
+
+@router.post("/pieces/{slug}/transition")
+def move(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    signed_in: DashboardUser,
+    to: Annotated[str, Form(max_length=20)],
+    base_version: Annotated[int, Form()],
+    note: TextField = "",
+    publish_at: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Move the piece; a refusal shows the moves allowed."""
+    try:
+        workflow.transition(
+            session,
+            signed_in.user,
+            slug,
+            to,
+            base_version,
+            "form",
+            note or None,
+            publish_at=publish_at or None,
+        )
+    except workflow.WorkflowError as error:
+        return _refused(request, session, signed_in, slug, error)
+    session.commit()
+    after = (
+        "/editor/review"
+        if to in (Status.APPROVED, Status.DRAFT) and workflow.is_editor(signed_in.user)
+        else None
+    )
+    return RedirectResponse(after, status_code=303) if after else _back(slug)
+
+
+@router.post("/pieces/{slug}/notes")
+def add_note(
+    slug: str, request: Request, session: SessionDep, signed_in: DashboardUser, body: TextField = ""
+) -> Response:
+    """Add a note to the review thread."""
+    try:
+        drafts.post_note(session, signed_in.user, slug, body)
+    except workflow.WorkflowError as error:
+        return _refused(request, session, signed_in, slug, error)
+    session.commit()
+    return _back(slug, "#notes")
+
+
+@router.get("/pieces/{slug}/draft", response_class=HTMLResponse)
+def draft_form(
+    slug: str, request: Request, session: SessionDep, signed_in: DashboardUser
+) -> Response:
+    """The draft editor: Markdown with a preview, or a file upload."""
+    try:
+        piece = workflow.load(session, signed_in.user, slug)
+    except workflow.NotFound:
+        raise_not_found()
+    return _draft_page(request, signed_in, piece, piece.title, piece.summary, piece.body)
+
+
+def _draft_page(
+    request: Request,
+    signed_in: SignedIn,
+    piece: Piece,
+    title: str,
+    summary: str,
+    body: str,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    return render_dashboard(
+        request,
+        signed_in,
+        "editor/draft.html",
+        status_code,
+        piece=piece,
+        values={"title": title, "summary": summary, "body": body},
+        base_version=context.pop("base_version", piece.version),
+        **context,
+    )
+
+
+@router.post("/pieces/{slug}/draft")
+def save_draft(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    signed_in: DashboardUser,
+    base_version: Annotated[int, Form()],
+    body: Annotated[str, Form(max_length=2_000_000)] = "",
+    title: Annotated[str | None, Form(max_length=300)] = None,
+    summary: Annotated[str | None, Form(max_length=2000)] = None,
+    action: Annotated[str, Form(max_length=20)] = "save",
+) -> Response:
+    """Preview, save, or save and submit the draft for review."""
+    try:
+        piece = workflow.load(session, signed_in.user, slug)
+    except workflow.NotFound:
+        raise_not_found()
+    kept = (piece.title if title is None else title, piece.summary if summary is None else summary)
+    if action == "preview":
+        html = drafts.preview(body)
+        return _draft_page(
+            request, signed_in, piece, *kept, body, preview=html, base_version=base_version
+        )
+    try:
+        draft = drafts.draft_from_form(title, summary, body)
+        drafts.submit_draft(
+            session,
+            signed_in.user,
+            slug,
+            draft,
+            base_version,
+            "form",
+            for_review=action == "submit",
+        )
+    except workflow.WorkflowError as error:
+        session.rollback()
+        return _draft_refused(request, session, signed_in, slug, error, (*kept, body), base_version)
+    session.commit()
+    return _back(slug)
+
+
+def _draft_refused(
+    request: Request,
+    session: Session,
+    signed_in: SignedIn,
+    slug: str,
+    error: Exception,
+    text: tuple[str, str, str],
+    base_version: int,
+) -> Response:
+    """The draft page again with the writer's text kept and the problem beside its field."""
+    piece = workflow.load(session, signed_in.user, slug)
+    errors = error.errors if isinstance(error, workflow.InvalidInput) else {}
+    code = 422 if errors else 409 if isinstance(error, workflow.Conflict) else 403
+    return _draft_page(
+        request,
+        signed_in,
+        piece,
+        *text,
+        code,
+        errors=errors,
+        message=str(error),
+        base_version=base_version,
+    )
+
+
+@router.post("/pieces/{slug}/upload")
+async def upload_draft(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    signed_in: DashboardUser,
+    file: UploadFile,
+    base_version: Annotated[int, Form()],
+    action: Annotated[str, Form(max_length=20)] = "save",
+) -> Response:
+    """Submit a draft as a `.md` file with front matter, checked as ingest checks files."""
+    try:
+        piece = workflow.load(session, signed_in.user, slug)
+    except workflow.NotFound:
+        raise_not_found()
+    raw = await file.read(settings.max_upload_bytes + 1)
+    try:
+        name = file.filename or "upload.md"
+        draft = drafts.draft_from_file(name, raw, taxonomy_of(settings), settings.max_upload_bytes)
+        drafts.submit_draft(
+            session,
+            signed_in.user,
+            slug,
+            draft,
+            base_version,
+            "upload",
+            for_review=action == "submit",
+        )
+    except workflow.WorkflowError as error:
+        session.rollback()
+        text = (piece.title, piece.summary, piece.body)
+        return _draft_refused(request, session, signed_in, slug, error, text, base_version)
+    session.commit()
+    return _back(slug)
+
+
+@router.get("/pieces/{slug}/diff", response_class=HTMLResponse)
+def diff_page(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    signed_in: DashboardUser,
+    first: Annotated[int, Query(alias="from", ge=1)] = 1,
+    second: Annotated[int | None, Query(alias="to", ge=1)] = None,
+) -> Response:
+    """Two revisions compared line by line."""
+    try:
+        piece = workflow.load(session, signed_in.user, slug)
+        second = second or piece.version
+        text = drafts.diff(session, signed_in.user, slug, first, second)
+    except workflow.WorkflowError as error:
+        return _refused(request, session, signed_in, slug, error)
+    return render_dashboard(
+        request, signed_in, "editor/diff.html", piece=piece, first=first, second=second, diff=text
+    )
+
+
+@router.get("/assignments", response_class=HTMLResponse)
+def assignments(request: Request, session: SessionDep, signed_in: DashboardUser) -> Response:
+    """The signed-in person's assignments: brief, due date, status and latest review note."""
+    pieces = drafts.assignments(session, signed_in.user)
+    threads = {p.slug: drafts.notes(session, signed_in.user, p.slug) for p in pieces}
+    return render_dashboard(
+        request,
+        signed_in,
+        "editor/assignments.html",
+        pieces=pieces,
+        threads=threads,
+        brief_key=BRIEF,
+    )
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review_queue(request: Request, session: SessionDep, signed_in: DashboardEditor) -> Response:
+    """Pieces waiting for review."""
+    pieces = drafts.review_queue(session, signed_in.user)
+    return render_dashboard(request, signed_in, "editor/review_queue.html", pieces=pieces)
+
+
+@router.get("/review/{slug}", response_class=HTMLResponse)
+def review(
+    slug: str, request: Request, session: SessionDep, signed_in: DashboardEditor
+) -> Response:
+    """A piece under review: preview, the changes since the last review, the thread, decisions."""
+    try:
+        piece = workflow.load(session, signed_in.user, slug)
+    except workflow.NotFound:
+        raise_not_found()
+    since = drafts.last_reviewed(session, piece) or drafts.first_revision(session, piece)
+    text = drafts.diff(session, signed_in.user, slug, since, piece.version)
+    return render_dashboard(
+        request,
+        signed_in,
+        "editor/review.html",
+        piece=piece,
+        since=since,
+        diff=text,
+        notes=drafts.notes(session, signed_in.user, slug),
+        moves=workflow.allowed_transitions(signed_in.user, piece),
+    )

@@ -1,0 +1,153 @@
+"""The workflow's dashboard pages: plan, assignments, draft form with preview and upload, review."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from editorial.auth import create_user
+
+PASSWORD = "correct horse battery"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def signed_in(app, email: str) -> TestClient:
+    browser = TestClient(app)
+    token = CSRF.search(browser.get("/editor/login").text).group(1)
+    data = {"email": email, "password": PASSWORD, "csrf_token": token, "next": "/editor/"}
+    assert browser.post("/editor/login", data=data, follow_redirects=False).status_code == 303
+    return browser
+
+
+def csrf(browser: TestClient, path: str) -> str:
+    return CSRF.search(browser.get(path).text).group(1)
+
+
+def version_on(page: str) -> str:
+    return re.search(r'name="base_version" value="(\d+)"', page).group(1)
+
+
+@pytest.fixture
+def browsers(client: TestClient, engine: Engine) -> Iterator[dict[str, TestClient]]:
+    with Session(engine) as session:
+        create_user(session, "Eve", "eve@example.com", "editor", PASSWORD)
+        create_user(session, "Ada", "ada@example.com", "contributor", PASSWORD)
+        create_user(session, "Bob", "bob@example.com", "contributor", PASSWORD)
+        session.commit()
+    found = {name: signed_in(client.app, f"{name}@example.com") for name in ("eve", "ada", "bob")}
+    yield found
+    for browser in found.values():
+        browser.close()
+
+
+PLAN_FORM = {
+    "title": "Cloud costs for CFOs",
+    "audience": ["finance", "cio"],
+    "stage": "awareness",
+    "topic": "cloud",
+    "format": "blog-post",
+    "assignee": "ada@example.com",
+    "due_at": "2026-06-10T17:00",
+    "publish_at": "",
+    "brief": "Explain where <cloud> money goes.",
+}
+
+
+def plan(eve: TestClient, **fields: str) -> str:
+    data = PLAN_FORM | fields | {"csrf_token": csrf(eve, "/editor/plan")}
+    response = eve.post("/editor/plan", data=data, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return response.headers["location"]
+
+
+def test_the_dashboard_path_plan_write_review(browsers: dict[str, TestClient]) -> None:
+    eve, ada, bob = browsers["eve"], browsers["ada"], browsers["bob"]
+    workspace = plan(eve)
+    assert workspace == "/editor/pieces/cloud-costs-for-cfos"
+    page = eve.get(workspace).text
+    assert "Explain where &lt;cloud&gt; money goes." in page and "2026-06-10 17:00 UTC" in page
+    mine = ada.get("/editor/assignments").text
+    assert "Cloud costs for CFOs" in mine and "Explain where &lt;cloud&gt; money goes." in mine
+    assert "Cloud costs" not in bob.get("/editor/assignments").text
+    assert bob.get(workspace).status_code == 404
+    draft_url = f"{workspace}/draft"
+    form = ada.get(draft_url).text
+    data = {"csrf_token": csrf(ada, draft_url), "base_version": version_on(form)}
+    preview = ada.post(draft_url, data=data | {"body": "Hello *there*", "action": "preview"})
+    assert "<em>there</em>" in preview.text and "Preview (not saved yet)" in preview.text
+    saved = ada.post(
+        draft_url, data=data | {"body": "Hello *there*", "action": "submit"}, follow_redirects=False
+    )
+    assert saved.status_code == 303
+    queue = eve.get("/editor/review").text
+    assert "/editor/review/cloud-costs-for-cfos" in queue
+    review = eve.get("/editor/review/cloud-costs-for-cfos").text
+    assert "<em>there</em>" in review and "<ins>+Hello *there*</ins>" in review
+    decision = {
+        "csrf_token": csrf(eve, "/editor/review"),
+        "base_version": version_on(review),
+        "to": "draft",
+        "note": "Add the numbers.",
+    }
+    sent_back = eve.post(f"{workspace}/transition", data=decision, follow_redirects=False)
+    assert sent_back.status_code == 303
+    assert "Add the numbers." in ada.get("/editor/assignments").text
+    assert "requested changes" in ada.get(workspace).text
+
+
+def test_plan_form_errors_sit_next_to_their_fields(browsers: dict[str, TestClient]) -> None:
+    eve = browsers["eve"]
+    data = PLAN_FORM | {"assignee": "nobody@example.com", "due_at": "soon"}
+    response = eve.post("/editor/plan", data=data | {"csrf_token": csrf(eve, "/editor/plan")})
+    assert response.status_code == 422
+    assert 'id="assignee-error">no active team member has the address nobody@example.com' in (
+        response.text
+    )
+    assert 'id="due_at-error">bad date' in response.text
+    assert 'value="Cloud costs for CFOs"' in response.text
+
+
+def test_upload_errors_are_shown_by_field(browsers: dict[str, TestClient]) -> None:
+    eve, ada = browsers["eve"], browsers["ada"]
+    workspace = plan(eve)
+    page = ada.get(f"{workspace}/draft").text
+    data = {"csrf_token": csrf(ada, f"{workspace}/draft"), "base_version": version_on(page)}
+    bad = b"---\ntitle: T\naudience: cfo\n---\nBody\n"
+    response = ada.post(f"{workspace}/upload", data=data, files={"file": ("d.md", bad)})
+    assert response.status_code == 422
+    assert "audience: line 3: unknown audience &#39;cfo&#39;" in response.text
+    good = b"---\ntitle: Uploaded\n---\nFrom a file.\n"
+    done = ada.post(
+        f"{workspace}/upload", data=data, files={"file": ("d.md", good)}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    assert "Uploaded" in ada.get(workspace).text
+
+
+def test_a_stale_form_answers_409_and_keeps_the_text(browsers: dict[str, TestClient]) -> None:
+    eve, ada = browsers["eve"], browsers["ada"]
+    workspace = plan(eve)
+    data = {"csrf_token": csrf(ada, f"{workspace}/draft"), "base_version": "1"}
+    first = ada.post(f"{workspace}/draft", data=data | {"body": "One"}, follow_redirects=False)
+    assert first.status_code == 303
+    stale = ada.post(f"{workspace}/draft", data=data | {"body": "My precious text"})
+    assert stale.status_code == 409
+    assert "My precious text" in stale.text and "changed since version 1" in stale.text
+
+
+def test_diff_page_and_pages_by_role(browsers: dict[str, TestClient], client: TestClient) -> None:
+    eve, ada = browsers["eve"], browsers["ada"]
+    workspace = plan(eve)
+    diff = eve.get(f"{workspace}/diff", params={"from": 1, "to": 1})
+    assert diff.status_code == 200 and "No differences." in diff.text
+    assert ada.get("/editor/review").status_code == 403
+    assert ada.get("/editor/plan").status_code == 403
+    assert browsers["bob"].get(f"{workspace}/diff").status_code == 404
+    for path in ("/editor/assignments", "/editor/review", workspace, f"{workspace}/draft"):
+        anonymous = client.get(path, follow_redirects=False)
+        assert anonymous.status_code == 303 and "/editor/login" in anonymous.headers["location"]
