@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from editorial.cli_backup import dump_command, restore_command
 from editorial.cli_gaps import gaps_command
 from editorial.cli_users import users_app
 from editorial.clitools import OutputFormat, console, load_settings, open_store
@@ -28,6 +29,8 @@ db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.command("gaps")(gaps_command)
+app.command("dump")(dump_command)
+app.command("restore")(restore_command)
 SKELETON = Path(__file__).resolve().parent / "skeleton"
 
 

@@ -1,0 +1,46 @@
+"""`editorial dump` and `editorial restore`: the whole store to and from one JSON Lines file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from editorial.clitools import console, load_settings, open_store
+
+
+def dump_command(
+    file: Annotated[Path, typer.Argument(help="Where to write the dump (gzip when it ends .gz).")],
+) -> None:
+    """Write every table of the store to FILE as JSON Lines (see README "Backup and restore")."""
+    from editorial.backup import BackupError, dump, dump_file
+
+    try:
+        with open_store(load_settings()) as engine, dump_file(file) as out:
+            counts = dump(engine, out)
+    except BackupError as error:
+        console.print(f"[red]Dump failed: {error}[/red]")
+        raise typer.Exit(1) from None
+    except OSError as error:
+        console.print(f"[red]Dump failed: {error.filename or file}: {error.strerror}[/red]")
+        raise typer.Exit(1) from None
+    typer.echo(f"Dumped {sum(counts.values())} rows from {len(counts)} tables to {file}.")
+
+
+def restore_command(
+    file: Annotated[Path, typer.Argument(help="A dump written by 'editorial dump'.")],
+) -> None:
+    """Load a dump into an empty store, then upgrade the store to this version's schema."""
+    from editorial.backup import BackupError, read_lines, restore
+
+    try:
+        with open_store(load_settings(), migrate=False) as engine:
+            counts = restore(engine, read_lines(file))
+    except BackupError as error:
+        console.print(f"[red]Restore failed: {file}: {error}[/red]")
+        raise typer.Exit(1) from None
+    except OSError as error:
+        console.print(f"[red]Restore failed: {error.filename or file}: {error.strerror}[/red]")
+        raise typer.Exit(1) from None
+    typer.echo(f"Restored {sum(counts.values())} rows into {len(counts)} tables from {file}.")
