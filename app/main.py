@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.exceptions import HTTPException
 
 from app.routers import auth, editor, editor_workflow, health, pages, pieces, static, workflow
+from app.security import SecurityHeaders
 from editorial import __version__
 from editorial.catalog import CatalogCache
 from editorial.db import make_engine
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in [*routers, pages]:
         app.include_router(module.router)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_middleware(SecurityHeaders, settings=settings)  # outermost: every response
     return app
 
 

@@ -141,6 +141,7 @@ def serve(
     import uvicorn
 
     from app.main import create_app
+    from app.security import log_config
     from editorial.ingest import ingest as run_ingest
     from editorial.pieces import count_pieces
 
@@ -152,7 +153,13 @@ def serve(
             report = run_ingest(engine, settings.content_dir, workers=settings.ingest_workers)
             _print_report(report)
     console.print(f"Serving {settings.content_dir} at http://{host}:{port}/")
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        proxy_headers=False,
+        log_config=log_config(),  # tokens in query strings are redacted from the access log
+    )
 
 
 OutOption = Annotated[Path, typer.Argument(help="Folder to write the static site into.")]
