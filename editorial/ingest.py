@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -26,6 +27,7 @@ BATCH = 500
 RACY_NS = 2_000_000_000  # a file modified this close to the run is always hashed
 PARALLEL_FROM = 200  # below this many changed files a process pool costs more than it saves
 FINGERPRINT_KEY = "ingest.fingerprint"
+INVALID_KEY = "ingest.invalid"  # files that failed the last run: read again until they pass
 PIECE = Piece.__table__  # type: ignore[attr-defined]
 TERM = PieceTerm.__table__  # type: ignore[attr-defined]
 REVISION = Revision.__table__  # type: ignore[attr-defined]
@@ -67,6 +69,10 @@ class _Known:
     stat: str | None = None
     synced: int | None = None  # the version last in step with the file
 
+    def made_from(self, digest: str | None) -> bool:
+        """Whether the piece in the store came from these bytes (None: size and time unchanged)."""
+        return bool(self.hash) and not self.missing and digest in (None, self.hash)
+
 
 Progress = Callable[[int], None]
 
@@ -84,19 +90,7 @@ def ingest(
     report = IngestReport()
     files = scan(content_dir)
     known = _load_known(engine)
-    by_path = {k.path: k for k in known.values() if k.path}
-    stale = _fingerprint(taxonomy) != _stored_fingerprint(engine)
-    changed: list[str] = []
-    restamped: list[dict[str, Any]] = []
-    for rel, stat, digest in _fingerprint_files(content_dir, files, by_path, report):
-        old = by_path.get(rel)
-        if old and old.hash and not old.missing and not stale and digest in (None, old.hash):
-            report.unchanged += 1
-            if digest is not None:  # same bytes, new timestamp: remember it, skip hashing next time
-                restamped.append({"b_id": old.id, "source_stat": stat})
-        else:
-            changed.append(rel)
-    _restamp(engine, restamped)
+    changed = _changed(engine, content_dir, files, known, _fingerprint(taxonomy), report)
     if on_total:
         on_total(len(changed))
     writer = _Writer(engine, known, set(files), report)
@@ -105,8 +99,36 @@ def ingest(
         if on_advance:
             on_advance(len(batch))
     writer.mark_removed()
-    _store_fingerprint(engine, _fingerprint(taxonomy))
+    invalid = json.dumps(sorted({error["path"] for error in report.errors}))
+    _store_state(engine, {FINGERPRINT_KEY: _fingerprint(taxonomy), INVALID_KEY: invalid})
     return report
+
+
+def _changed(
+    engine: Engine,
+    content_dir: Path,
+    files: list[str],
+    known: dict[str, _Known],
+    fingerprint: str,
+    report: IngestReport,
+) -> list[str]:
+    """The files to parse: new, edited, restored, or invalid last time; every file when the
+    taxonomy or the renderer changed. The others are counted unchanged."""
+    by_path = {k.path: k for k in known.values() if k.path}
+    stale = fingerprint != _stored_state(engine, FINGERPRINT_KEY)
+    retry = set(json.loads(_stored_state(engine, INVALID_KEY) or "[]"))
+    changed: list[str] = []
+    restamped: list[dict[str, Any]] = []
+    for rel, stat, digest in _fingerprint_files(content_dir, files, by_path, report):
+        old = by_path.get(rel)
+        if old is None or stale or rel in retry or not old.made_from(digest):
+            changed.append(rel)
+            continue
+        report.unchanged += 1
+        if digest is not None:  # same bytes, new timestamp: remember it, skip hashing next time
+            restamped.append({"b_id": old.id, "source_stat": stat})
+    _restamp(engine, restamped)
+    return changed
 
 
 def scan(content_dir: Path) -> list[str]:
@@ -237,16 +259,15 @@ def _fingerprint(taxonomy: Taxonomy) -> str:
     return f"render={RENDER_VERSION};taxonomy={taxonomy.fingerprint}"
 
 
-def _stored_fingerprint(engine: Engine) -> str | None:
+def _stored_state(engine: Engine, key: str) -> str | None:
     with engine.connect() as connection:
-        return connection.execute(
-            select(StoreState.value).where(StoreState.key == FINGERPRINT_KEY)
-        ).scalar()
+        return connection.execute(select(StoreState.value).where(StoreState.key == key)).scalar()
 
 
-def _store_fingerprint(engine: Engine, value: str) -> None:
+def _store_state(engine: Engine, values: dict[str, str]) -> None:
     with session_scope(engine) as session:
-        session.merge(StoreState(key=FINGERPRINT_KEY, value=value))
+        for key, value in values.items():
+            session.merge(StoreState(key=key, value=value))
 
 
 class _Writer:
@@ -282,8 +303,8 @@ class _Writer:
         with self.engine.begin() as connection:
             self._keep_both(connection, stamp)
             inserted = self._insert(connection, inserts, stamp)
-            self._update(connection, updates, stamp)
-            self._terms_and_revisions(connection, inserted + updates, stamp)
+            revised = self._update(connection, updates, stamp)
+            self._terms_and_revisions(connection, inserted + updates, inserted + revised, stamp)
         self.report.added += len(inserts)
         self.report.updated += len(updates)
 
@@ -332,14 +353,18 @@ class _Writer:
             for (rel, digest, data, _), i in zip(items, ids, strict=True)
         ]
 
-    def _update(self, connection: Any, items: list, stamp: Any) -> None:
+    def _update(self, connection: Any, items: list, stamp: Any) -> list:
+        """Rewrite the pieces; returns those that changed (a new version), as opposed to those
+        only re-validated after a taxonomy or renderer change."""
         if not items:
-            return
-        rows = []
+            return []
+        rows, revised = [], []
         for rel, digest, data, target in items:
             if target.slug != data.slug:
                 del self.known[target.slug]
-            target.version += 1
+            if target.missing or (target.path, target.hash) != (rel, digest):
+                target.version += 1
+                revised.append((rel, digest, data, target))
             target.slug, target.path, target.hash, target.missing = data.slug, rel, digest, False
             rows.append(
                 _row(rel, digest, data, stamp)
@@ -350,26 +375,28 @@ class _Writer:
         connection.execute(statement, rows)
         ids = [target.id for *_, target in items]
         connection.execute(delete(TERM).where(TERM.c.piece_id.in_(ids)))
+        return revised
 
-    def _terms_and_revisions(self, connection: Any, items: list, stamp: Any) -> None:
-        terms, revisions = [], []
-        for rel, digest, data, target in items:
+    def _terms_and_revisions(self, connection: Any, items: list, revised: list, stamp: Any) -> None:
+        terms = []
+        for _rel, _digest, data, target in items:
             self.known[data.slug] = target
             terms += [{"piece_id": target.id, "dimension": d, "term": t} for d, t in data.terms]
-            revisions.append(
-                {
-                    "piece_id": target.id,
-                    "number": target.version,
-                    "created_at": stamp,
-                    "actor": "ingest",
-                    "origin": "file",
-                    "source_hash": digest,
-                    "title": data.title,
-                    "front_matter": data.front_matter,
-                    "body": data.body,
-                    "note": rel,
-                }
-            )
+        revisions = [
+            {
+                "piece_id": target.id,
+                "number": target.version,
+                "created_at": stamp,
+                "actor": "ingest",
+                "origin": "file",
+                "source_hash": digest,
+                "title": data.title,
+                "front_matter": data.front_matter,
+                "body": data.body,
+                "note": rel,
+            }
+            for rel, digest, data, target in revised
+        ]
         if terms:
             connection.execute(insert(TERM), terms)
         if revisions:

@@ -10,7 +10,6 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
-from frontmatter.default_handlers import YAMLHandler
 
 from editorial.clock import to_utc
 from editorial.markdown import count_words, reading_minutes, render_markdown
@@ -22,6 +21,21 @@ YAML_FENCE = re.compile(r"\A---[ \t]*\r?\n")
 TOML_FENCE = re.compile(r"\A\+\+\+[ \t]*\r?\n")
 DIMENSION_ALIASES = {f"{d}s": d for d in ("audience", "stage", "topic", "format")}
 STATUSES = {s.value for s in Status}
+TOML_POSITION = re.compile(r" \(at line (\d+), column \d+\)")
+
+
+class _YAMLLoader(yaml.CSafeLoader):
+    """Safe YAML in which an impossible date (2025-13-45) stays text, for the date check to report
+    with its field and line instead of failing the whole run."""
+
+    def timestamp_or_text(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return self.construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_YAMLLoader.add_constructor("tag:yaml.org,2002:timestamp", _YAMLLoader.timestamp_or_text)
 
 
 @dataclass
@@ -102,7 +116,8 @@ def _split(text: str) -> tuple[dict[str, Any], str, dict[str, int]]:
         start = fence.match(text)
         if not start:
             continue
-        end = re.compile(rf"^{re.escape(closing)}[ \t]*$", re.MULTILINE).search(text, start.end())
+        closing_line = re.compile(rf"^{re.escape(closing)}[ \t]*\r?$", re.MULTILINE)
+        end = closing_line.search(text, start.end())
         if end is None:
             raise InvalidSource(
                 [
@@ -128,7 +143,7 @@ def _split(text: str) -> tuple[dict[str, Any], str, dict[str, int]]:
 
 def _load_yaml(block: str) -> dict[str, Any]:
     try:
-        meta = YAMLHandler().load(block)
+        meta = yaml.load(block, Loader=_YAMLLoader)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 2 if exc.problem_mark else None
         raise InvalidSource(
@@ -143,7 +158,12 @@ def _load_toml(block: str) -> dict[str, Any]:
     try:
         return _mapping(tomllib.loads(block))
     except tomllib.TOMLDecodeError as exc:
-        raise InvalidSource([SourceError(f"malformed TOML front matter: {exc}")]) from exc
+        position = TOML_POSITION.search(str(exc))
+        line = int(position.group(1)) + 1 if position else None  # +1: the block starts on line 2
+        problem = TOML_POSITION.sub("", str(exc))
+        raise InvalidSource(
+            [SourceError(f"malformed TOML front matter: {problem}", line=line)]
+        ) from exc
 
 
 def _mapping(meta: Any) -> dict[str, Any]:

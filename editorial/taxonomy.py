@@ -147,7 +147,13 @@ class _Reader:
         if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
             self.fail(node, f"{what} must be a mapping of keys to values")
         assert isinstance(node, yaml.MappingNode)
-        return {str(k.value): (k, v, data[k.value]) for k, v in node.value}
+        fields: dict[str, tuple] = {}
+        for key, value in node.value:
+            if key.value in fields:
+                self.fail(key, f"'{key.value}' is declared twice")
+            # a key YAML reads as a number or a boolean is absent here, and rejected as unknown
+            fields[str(key.value)] = (key, value, data.get(key.value))
+        return fields
 
     def terms(self, dimension: str, node: yaml.Node, data: Any) -> tuple[Term, ...]:
         if not isinstance(node, yaml.SequenceNode) or not data:
@@ -164,7 +170,7 @@ class _Reader:
         if isinstance(data, str):
             data = {"slug": data}
         else:
-            fields = self.mapping(node, data, f"a {dimension} term")
+            fields = self.mapping(node, data, f"each {dimension} term")
             extra = sorted(set(fields) - TERM_KEYS)
             if extra:
                 self.fail(

@@ -1,0 +1,298 @@
+"""One source file -> piece data: every bad input named by line and field, Hugo/Jekyll habits,
+TOML front matter, and safe Markdown rendering."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from editorial.source import InvalidSource, PieceData, parse_source
+from editorial.taxonomy import Taxonomy, load_taxonomy, parse_taxonomy
+
+TAXONOMY = Path(__file__).resolve().parent / "fixtures" / "site" / "taxonomy.yaml"
+PATH = "posts/example.md"
+
+
+@pytest.fixture(scope="module")
+def taxonomy() -> Taxonomy:
+    return load_taxonomy(TAXONOMY)
+
+
+def parse(taxonomy: Taxonomy, text: str | bytes, path: str = PATH) -> PieceData:
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    return parse_source(path, raw, taxonomy)
+
+
+def problems(taxonomy: Taxonomy, text: str | bytes) -> list[str]:
+    """Every error the file has, as a person reads them."""
+    with pytest.raises(InvalidSource) as caught:
+        parse(taxonomy, text)
+    assert str(caught.value) == "; ".join(e.describe() for e in caught.value.errors)
+    return [e.describe() for e in caught.value.errors]
+
+
+def test_a_minimal_file_gets_defaults(taxonomy: Taxonomy) -> None:
+    data = parse(taxonomy, "---\ntitle: '  Hello  '\n---\n\nBody.\n", "posts/Hello World.md")
+    assert (data.slug, data.title, data.status, data.summary) == (
+        "hello-world",
+        "Hello",
+        "published",
+        "",
+    )
+    assert (data.publish_at, data.format, data.terms) == (None, None, [])
+    assert data.body == "Body.\n"
+    assert data.front_matter == {"title": "  Hello  "}
+
+
+def test_missing_title(taxonomy: Taxonomy) -> None:
+    assert problems(taxonomy, "---\nsummary: No title here\n---\nBody\n") == [
+        "field 'title': 'title' is required; add a line 'title: …' to the front matter"
+    ]
+
+
+def test_empty_front_matter_lacks_a_title(taxonomy: Taxonomy) -> None:
+    assert problems(taxonomy, "---\n---\nBody\n") == [
+        "field 'title': 'title' is required; add a line 'title: …' to the front matter"
+    ]
+
+
+def test_bad_dates_name_their_line_and_field(taxonomy: Taxonomy) -> None:
+    text = "---\ntitle: T\ndate: next tuesday\npublishDate: [2025]\ndue: 2025\n---\n"
+    hint = "write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"
+    assert problems(taxonomy, text) == [
+        f"line 4, field 'publishDate': bad date [2025]; {hint}",
+        f"line 3, field 'date': bad date 'next tuesday'; {hint}",
+        f"line 5, field 'due': bad date 2025; {hint}",
+    ]
+
+
+def test_impossible_calendar_dates_are_errors_not_crashes(taxonomy: Taxonomy) -> None:
+    text = "---\ntitle: T\ndate: 2025-13-45\nreview_by: 2025-02-30\n---\n"
+    hint = "write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"
+    assert problems(taxonomy, text) == [
+        f"line 3, field 'date': bad date '2025-13-45'; {hint}",
+        f"line 4, field 'review_by': bad date '2025-02-30'; {hint}",
+    ]
+
+
+def test_unknown_term_names_field_value_and_closest_term(taxonomy: Taxonomy) -> None:
+    text = "---\ntitle: T\naudience: [cio, fnance]\nstages: purchse\n---\n"
+    assert problems(taxonomy, text) == [
+        "line 3, field 'audience': unknown audience 'fnance'; did you mean 'finance'? "
+        "(declare new terms in taxonomy.yaml)",
+        "line 4, field 'stages': unknown stage 'purchse'; did you mean 'purchase'? "
+        "(declare new terms in taxonomy.yaml)",
+    ]
+
+
+def test_unknown_term_of_an_undeclared_dimension(taxonomy: Taxonomy) -> None:
+    bare = parse_taxonomy(b"audience: [cio]\nstage: [awareness]\ntopic: [cloud]\n", "t.yaml")
+    assert problems(bare, "---\ntitle: T\nformat: podcast\n---\n") == [
+        "line 3, field 'format': unknown format 'podcast'; the taxonomy declares none "
+        "(declare new terms in taxonomy.yaml)"
+    ]
+
+
+def test_terms_resolve_by_slug_or_label_in_any_case(taxonomy: Taxonomy) -> None:
+    text = "---\ntitle: T\naudience: [CIO, Finance]\nstage: awareness\nformat: White Paper\n---\n"
+    data = parse(taxonomy, text)
+    assert data.terms == [
+        ("audience", "cio"),
+        ("audience", "finance"),
+        ("stage", "awareness"),
+        ("format", "white-paper"),
+    ]
+    assert data.format == "white-paper"
+
+
+def test_no_front_matter(taxonomy: Taxonomy) -> None:
+    assert problems(taxonomy, "# Just a heading\n\nText.\n") == [
+        "line 1: no front matter; start the file with a '---' line, then 'title: …', then '---'"
+    ]
+
+
+@pytest.mark.parametrize("fence", ["---", "+++"])
+def test_front_matter_never_closed(taxonomy: Taxonomy, fence: str) -> None:
+    assert problems(taxonomy, f"{fence}\ntitle: T\n\nBody\n") == [
+        f"front matter opened with '{fence}' on line 1 is never closed; "
+        f"add a '{fence}' line after it"
+    ]
+
+
+def test_malformed_yaml_names_the_file_line(taxonomy: Taxonomy) -> None:
+    text = "---\ntitle: T\naudience: [cio\nstage: awareness\n---\n"
+    assert problems(taxonomy, text) == [
+        "line 4: malformed YAML front matter: did not find expected ',' or ']'"
+    ]
+    assert problems(taxonomy, "---\ntitle: T\nsummary: a: b\n---\n") == [
+        "line 3: malformed YAML front matter: mapping values are not allowed in this context"
+    ]
+
+
+def test_front_matter_that_is_not_a_mapping(taxonomy: Taxonomy) -> None:
+    assert problems(taxonomy, "---\n- title\n- T\n---\n") == [
+        "line 2: front matter must be 'key: value' lines, found a list"
+    ]
+
+
+def test_wrong_types_are_all_reported(taxonomy: Taxonomy) -> None:
+    text = (
+        "---\ntitle: [a, b]\nstatus: finished\ndraft: maybe\n"
+        "tags: {a: 1}\nauthors: [Ann, 3]\nslug: Not A Slug\n---\n"
+    )
+    assert sorted(problems(taxonomy, text)) == [
+        "line 2, field 'title': expected text, got a list",
+        "line 3, field 'status': unknown status 'finished'; use one of idea, planned, draft, "
+        "review, approved, scheduled, published, archived",
+        "line 4, field 'draft': expected true or false, got 'maybe'",
+        "line 5, field 'tags': expected a term or a list of terms, got mapping",
+        "line 6, field 'authors': expected a list of names",
+        "line 7, field 'slug': 'Not A Slug' is not URL-safe (lower-case letters, digits "
+        "and hyphens); try 'not-a-slug'",
+    ]
+
+
+def test_derived_from_must_be_a_slug(taxonomy: Taxonomy) -> None:
+    assert problems(taxonomy, "---\ntitle: T\nderived_from: Cloud Basics\n---\n") == [
+        "line 3, field 'derived_from': 'Cloud Basics' is not a piece slug; try 'cloud-basics'"
+    ]
+
+
+@pytest.mark.parametrize("raw", [b"", b"  \n\n\t\n"])
+def test_empty_file(taxonomy: Taxonomy, raw: bytes) -> None:
+    assert problems(taxonomy, raw) == ["the file is empty; a piece needs front matter with a title"]
+
+
+def test_a_file_that_is_not_utf8(taxonomy: Taxonomy) -> None:
+    raw = "---\ntitle: T\nsummary: café\n---\n".encode("latin-1")
+    assert problems(taxonomy, raw) == ["line 3: not UTF-8 text (byte 25); save the file as UTF-8"]
+
+
+def test_toml_front_matter(taxonomy: Taxonomy) -> None:
+    text = (
+        '+++\ntitle = "From Hugo"\ndate = 2025-01-01T10:00:00+02:00\n'
+        'audience = ["cio"]\ntags = ["roadmap"]\n+++\n\nBody.\n'
+    )
+    data = parse(taxonomy, text)
+    assert (data.title, data.body) == ("From Hugo", "Body.\n")
+    assert data.publish_at == datetime(2025, 1, 1, 8, 0, tzinfo=UTC)
+    assert data.terms == [("audience", "cio"), ("tag", "roadmap")]
+    assert data.front_matter["date"] == "2025-01-01T10:00:00+02:00"
+
+
+def test_malformed_toml_names_the_file_line(taxonomy: Taxonomy) -> None:
+    text = '+++\ntitle = "T"\ndate = = 2025\n+++\n'
+    assert problems(taxonomy, text) == ["line 3: malformed TOML front matter: Invalid value"]
+
+
+def test_toml_errors_of_fields_carry_lines_too(taxonomy: Taxonomy) -> None:
+    text = '+++\ntitle = "T"\ntopic = "clowd"\n+++\n'
+    assert problems(taxonomy, text) == [
+        "line 3, field 'topic': unknown topic 'clowd'; did you mean 'cloud'? "
+        "(declare new terms in taxonomy.yaml)"
+    ]
+
+
+@pytest.mark.parametrize("fence", ["---\ntitle: T\n---", '+++\ntitle = "T"\n+++'])
+def test_a_utf8_bom_is_accepted(taxonomy: Taxonomy, fence: str) -> None:
+    data = parse(taxonomy, f"\ufeff{fence}\n\nCafé.\n".encode())
+    assert (data.title, data.body) == ("T", "Café.\n")
+
+
+def test_windows_line_endings_are_accepted(taxonomy: Taxonomy) -> None:
+    data = parse(taxonomy, "---\r\ntitle: T\r\naudience: cio\r\n---\r\n\r\n## Why\r\n")
+    assert (data.title, data.terms) == ("T", [("audience", "cio")])
+    assert data.html == '<h2 id="why">Why</h2>\n'
+
+
+def test_hugo_and_jekyll_fields(taxonomy: Taxonomy) -> None:
+    text = (
+        "---\ntitle: T\ndraft: true\ndate: 2020-01-01\n"
+        "publishDate: 2025-05-01T10:00:00+02:00\nexpiryDate: 2025-06-01\n"
+        "tags: [analytics, Roadmap Ideas, cio]\ncategories: [White Paper, Events]\n"
+        "description: From the description.\nauthors: [Ann, Bob]\n---\n"
+    )
+    data = parse(taxonomy, text)
+    assert data.status == "draft"
+    assert data.publish_at == datetime(2025, 5, 1, 8, 0, tzinfo=UTC)
+    assert data.expire_at == datetime(2025, 6, 1, tzinfo=UTC)
+    assert data.terms == [
+        ("topic", "analytics"),
+        ("tag", "roadmap-ideas"),
+        ("audience", "cio"),
+        ("format", "white-paper"),
+        ("tag", "events"),
+    ]
+    assert (data.format, data.summary, data.author) == (
+        "white-paper",
+        "From the description.",
+        "Ann, Bob",
+    )
+
+
+def test_draft_false_and_an_explicit_status_win_over_draft(taxonomy: Taxonomy) -> None:
+    assert parse(taxonomy, "---\ntitle: T\ndraft: false\n---\n").status == "published"
+    assert parse(taxonomy, "---\ntitle: T\ndraft: true\nstatus: Review\n---\n").status == "review"
+
+
+def test_dates_are_utc(taxonomy: Taxonomy) -> None:
+    text = (
+        "---\ntitle: T\ndate: '2025-03-01T09:00:00-05:00'\ndue: 2025-04-01 23:30:00\n"
+        "review_by: 2026-01-15\n---\n"
+    )
+    data = parse(taxonomy, text)
+    assert data.publish_at == datetime(2025, 3, 1, 14, 0, tzinfo=UTC)
+    assert data.publish_at is not None and data.publish_at.tzinfo == UTC
+    assert data.due_at == datetime(2025, 4, 1, 23, 30, tzinfo=UTC)
+    assert data.review_by == date(2026, 1, 15)
+
+
+MARKDOWN = """\
+---
+title: Rich
+---
+
+## Why now
+
+| Plan | Cost |
+| --- | ---: |
+| Lift | 10 |
+
+~~old~~ new[^1]
+
+[^1]: A note.
+
+<script>alert("x")</script>
+
+[click](javascript:alert(1)) and <a href="javascript:steal()">raw</a>
+
+<p onclick="steal()">para</p>
+"""
+
+
+def test_markdown_extensions_are_rendered(taxonomy: Taxonomy) -> None:
+    html = parse(taxonomy, MARKDOWN).html
+    assert '<h2 id="why-now">Why now</h2>' in html
+    assert '<th style="text-align:right">Cost</th>' in html
+    assert "<td>Lift</td>" in html
+    assert "<s>old</s>" in html
+    assert '<sup class="footnote-ref"><a href="#fn1" id="fnref1"' in html
+    assert '<li id="fn1" class="footnote-item"><p>A note.' in html
+
+
+def test_scripts_and_javascript_links_are_sanitised(taxonomy: Taxonomy) -> None:
+    html = parse(taxonomy, MARKDOWN).html
+    assert "<script" not in html and 'alert("x")' not in html
+    # the Markdown link is refused (left as text); the raw one loses its href
+    assert '<p>[click](javascript:alert(1)) and <a rel="noopener noreferrer">raw</a></p>' in html
+    assert 'href="javascript' not in html and "steal()" not in html
+    assert "<p>para</p>" in html and "onclick" not in html
+
+
+def test_word_count_and_reading_time(taxonomy: Taxonomy) -> None:
+    short = parse(taxonomy, "---\ntitle: T\n---\nIt's a [linked](https://x.example/a-b) word.\n")
+    assert (short.word_count, short.reading_minutes) == (4, 1)
+    long = parse(taxonomy, "---\ntitle: T\n---\n" + "word " * 690)
+    assert (long.word_count, long.reading_minutes) == (690, 3)
