@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from app.dashboard import render_dashboard
 from app.deps import DashboardEditor, DashboardUser, SessionDep, SettingsDep
+from app.routers.editor_review import router as review_router
 from app.routers.workflow import taxonomy_of
 from editorial import drafts, workflow
 from editorial.auth import SignedIn
@@ -387,46 +388,4 @@ def diff_page(
     )
 
 
-@router.get("/assignments", response_class=HTMLResponse)
-def assignments(request: Request, session: SessionDep, signed_in: DashboardUser) -> Response:
-    """The signed-in person's assignments: brief, due date, status and latest review note."""
-    pieces = drafts.assignments(session, signed_in.user)
-    threads = {p.slug: drafts.notes(session, signed_in.user, p.slug) for p in pieces}
-    return render_dashboard(
-        request,
-        signed_in,
-        "editor/assignments.html",
-        pieces=pieces,
-        threads=threads,
-        brief_key=BRIEF,
-    )
-
-
-@router.get("/review", response_class=HTMLResponse)
-def review_queue(request: Request, session: SessionDep, signed_in: DashboardEditor) -> Response:
-    """Pieces waiting for review."""
-    pieces = drafts.review_queue(session, signed_in.user)
-    return render_dashboard(request, signed_in, "editor/review_queue.html", pieces=pieces)
-
-
-@router.get("/review/{slug}", response_class=HTMLResponse)
-def review(
-    slug: str, request: Request, session: SessionDep, signed_in: DashboardEditor
-) -> Response:
-    """A piece under review: preview, the changes since the last review, the thread, decisions."""
-    try:
-        piece = workflow.load(session, signed_in.user, slug)
-    except workflow.NotFound:
-        raise_not_found()
-    since = drafts.last_reviewed(session, piece) or drafts.first_revision(session, piece)
-    text = drafts.diff(session, signed_in.user, slug, since, piece.version)
-    return render_dashboard(
-        request,
-        signed_in,
-        "editor/review.html",
-        piece=piece,
-        since=since,
-        diff=text,
-        notes=drafts.notes(session, signed_in.user, slug),
-        moves=workflow.allowed_transitions(signed_in.user, piece),
-    )
+router.include_router(review_router)
