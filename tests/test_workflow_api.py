@@ -291,7 +291,9 @@ def test_any_two_revisions_compare_as_a_diff(client, auth) -> None:
 def test_preview_uses_the_site_renderer(client, auth) -> None:
     response = ok(
         client.post(
-            f"{API}/preview", json={"body": "# T\n\n*b*\n\n<script>x</script>\n"}, headers=auth["ada"]
+            f"{API}/preview",
+            json={"body": "# T\n\n*b*\n\n<script>x</script>\n"},
+            headers=auth["ada"],
         )
     )
     assert "<em>b</em>" in response["html"] and "<script>" not in response["html"]
