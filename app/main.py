@@ -11,7 +11,18 @@ from fastapi.exceptions import HTTPException as FastAPIHTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from app.routers import auth, editor, editor_workflow, health, pages, pieces, static, workflow
+from app.routers import (
+    auth,
+    calendar,
+    editor,
+    editor_calendar,
+    editor_workflow,
+    health,
+    pages,
+    pieces,
+    static,
+    workflow,
+)
 from app.security import SecurityHeaders
 from editorial import __version__
 from editorial.catalog import CatalogCache
@@ -38,7 +49,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.renderer = Renderer(settings)
     app.state.catalogs = CatalogCache()
     # The public pages router goes last: its catch-all paths must not shadow the others.
-    routers = [health, pieces, static, auth, editor, workflow, editor_workflow]
+    routers = [
+        health,
+        pieces,
+        static,
+        auth,
+        editor,
+        workflow,
+        editor_workflow,
+        calendar,
+        editor_calendar,
+    ]
     for module in [*routers, pages]:
         app.include_router(module.router)
     app.add_exception_handler(HTTPException, _http_error)

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from editorial.cli_backup import dump_command, restore_command
+from editorial.cli_calendar import calendar_command
 from editorial.cli_gaps import gaps_command
 from editorial.cli_users import users_app
 from editorial.clitools import OutputFormat, console, load_settings, open_store
@@ -28,6 +29,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.command("calendar")(calendar_command)
 app.command("gaps")(gaps_command)
 app.command("dump")(dump_command)
 app.command("restore")(restore_command)
