@@ -11,13 +11,16 @@ from fastapi.exceptions import HTTPException as FastAPIHTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
+from app.cors import FeedbackCORS
 from app.routers import (
     auth,
     calendar,
     editor,
     editor_calendar,
     editor_workflow,
+    feedback,
     health,
+    moderation,
     pages,
     pieces,
     static,
@@ -57,12 +60,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         editor,
         workflow,
         editor_workflow,
+        feedback,
+        moderation,
         calendar,
         editor_calendar,
     ]
     for module in [*routers, pages]:
         app.include_router(module.router)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_middleware(FeedbackCORS, settings=settings)
     app.add_middleware(SecurityHeaders, settings=settings)  # outermost: every response
     return app
 

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from editorial.cli_backup import dump_command, restore_command
 from editorial.cli_calendar import calendar_command
+from editorial.cli_feedback import audit, feedback_app
 from editorial.cli_gaps import gaps_command
 from editorial.cli_users import users_app
 from editorial.clitools import OutputFormat, console, load_settings, open_store
@@ -29,6 +30,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(feedback_app, name="feedback")
+app.command("audit")(audit)
 app.command("calendar")(calendar_command)
 app.command("gaps")(gaps_command)
 app.command("dump")(dump_command)

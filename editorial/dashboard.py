@@ -8,6 +8,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from editorial.models import Piece, Role, Status, User
+from editorial.moderation import waiting_count
 
 
 @dataclass
@@ -32,4 +33,6 @@ def overview(session: Session, user: User) -> Overview:
     result.my_assignments = session.exec(
         mine.where(Piece.status.in_([Status.PLANNED, Status.DRAFT]))  # type: ignore[attr-defined]
     ).one()
+    if user.role == Role.EDITOR:
+        result.waiting_comments = waiting_count(session)
     return result

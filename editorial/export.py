@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from editorial import clock
 from editorial.catalog import Catalog, Entry, change_key, load_catalog, next_change
+from editorial.feedback import api_base, fingerprints, widgets
 from editorial.markdown import RENDER_VERSION
 from editorial.models import DIMENSIONS
 from editorial.pieces import html_of
@@ -139,11 +140,19 @@ class FileWriter:
 class Planner:
     """Turns a catalog into the complete list of output files with their fingerprints."""
 
-    def __init__(self, catalog: Catalog, pages: Pages, settings: Settings, common: str) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        pages: Pages,
+        settings: Settings,
+        common: str,
+        feedback: dict[int, str] | None = None,
+    ) -> None:
         self.catalog = catalog
         self.pages = pages
         self.settings = settings
         self.common = common
+        self.feedback = feedback or {}  # piece id -> digest of its ratings and approved comments
         self.errors: list[str] = []
 
     def plan(self) -> list[Spec]:
@@ -180,6 +189,7 @@ class Planner:
                 [e.signature for e in catalog.related(entry)],
                 core.signature if core else None,
                 [e.signature for e in catalog.variants.get(entry.slug, [])],
+                self.feedback.get(entry.id),
             )
             yield Spec(piece_path(entry.slug) + "index.html", "piece", (entry.slug,), fingerprint)
 
@@ -254,8 +264,11 @@ class Maker:
 
     current: Maker | None = None
 
-    def __init__(self, engine: Engine, catalog: Catalog, pages: Pages, out: Path) -> None:
+    def __init__(
+        self, engine: Engine, catalog: Catalog, pages: Pages, out: Path, settings: Settings
+    ) -> None:
         self.engine = engine
+        self.settings = settings
         self.catalog = catalog
         self.pages = pages
         self.files = FileWriter(out)
@@ -265,25 +278,27 @@ class Maker:
     def make(self, specs: list[Spec]) -> list[tuple[str, list[str]]]:
         """Render and write `specs`; returns each file's internal links."""
         slugs = [s.args[0] for s in specs if s.kind == "piece"]
-        html = {}
+        html, feedback = {}, {}
         if slugs:
+            ids = [self.catalog.by_slug[slug].id for slug in slugs]
             with Session(self.engine) as session:
-                html = html_of(session, [self.catalog.by_slug[slug].id for slug in slugs])
+                html = html_of(session, ids)
+                feedback = widgets(session, self.settings, ids)
         done = []
         for spec in specs:
-            data = self.render(spec, html)
+            data = self.render(spec, html, feedback)
             self.files.write(spec.path, data)
             links = self.links(data) if spec.path.endswith(".html") else []
             done.append((spec.path, links))
         return done
 
-    def render(self, spec: Spec, html: dict[int, str]) -> bytes:
+    def render(self, spec: Spec, html: dict[int, str], feedback: dict | None = None) -> bytes:
         pages, catalog, args = self.pages, self.catalog, spec.args
         if spec.kind == "static":
             return Path(args[0]).read_bytes()
         if spec.kind == "piece":
             entry = catalog.by_slug[args[0]]
-            text = pages.piece(catalog, entry, html[entry.id])
+            text = pages.piece(catalog, entry, html[entry.id], (feedback or {}).get(entry.id))
         else:
             text = {
                 "home": lambda: pages.home(catalog, *args),
@@ -331,12 +346,20 @@ def export_site(
         pages.per_page,
         taxonomy.fingerprint,
         _theme_fingerprint(settings),
+        api_base(settings),
+        settings.comment_moderation,
     )
     out.mkdir(parents=True, exist_ok=True)
     old = Manifest.read(out)
     with Session(engine) as session:
         at = clock.now()
-        stamp = [common, str(change_key(session)), str(next_change(session, at))]
+        feedback = fingerprints(session)
+        stamp = [
+            common,
+            str(change_key(session)),
+            str(next_change(session, at)),
+            _hash(sorted(feedback.items())),
+        ]
         if not full and old.stamp == stamp and old.complete(out):
             return ExportReport(
                 unchanged=len(old.files),
@@ -345,14 +368,16 @@ def export_site(
                 broken_links=old.broken_links,
             )
         catalog = load_catalog(session, at)
-    planner = Planner(catalog, pages, settings, common)
+    planner = Planner(catalog, pages, settings, common, feedback)
     specs = planner.plan()
     writer = Writer(out)
     for spec in specs:
         writer.reserve(spec.path)
     stale = [s for s in specs if full or not old.current(out, s)]
     links = {path: entry[1] for path, entry in old.files.items()}
-    for path, found in _make_all(Maker(engine, catalog, pages, writer.out), stale, workers):
+    for path, found in _make_all(
+        Maker(engine, catalog, pages, writer.out, settings), stale, workers
+    ):
         links[path] = found
     files = {s.path: [s.fingerprint, links.get(s.path, [])] for s in specs}
     manifest = Manifest(stamp, files, planner.errors, _check_links(files, writer.paths))

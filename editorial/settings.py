@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,6 +25,24 @@ class Settings(BaseSettings):
     ingest_workers: int = 0  # 0: one per core
     timezone: str = "UTC"
     max_upload_bytes: int = 512 * 1024  # a draft uploaded as a .md file
+    # Reader feedback (ratings and comments); see README "Ratings and comments".
+    secret_key: str = ""  # empty: one is generated and kept in the store
+    feedback_api_url: str = ""  # empty: the site's own address
+    feedback_origins: str = ""  # other origins allowed to post feedback, comma-separated
+    trusted_proxies: str = ""  # proxy addresses/networks whose X-Forwarded-For is believed
+    comment_moderation: Literal["all", "first", "none"] = "all"
+    rating_prior_mean: float = 3.0
+    rating_prior_weight: float = 5.0
+    ip_retention_days: int = 30
+    reader_writes_per_minute: int = 10
+    network_writes_per_hour: int = 1000
+    network_new_readers_per_hour: int = 300
+    reader_comments_per_hour: int = 6
+    comment_max_chars: int = 5000
+    comment_max_links: int = 2
+    low_rating_threshold: float = 2.5
+    low_rating_min_count: int = 3
+    audit_min_ratings: int = 5
 
     def theme_dirs(self) -> list[Path]:
         """Theme folders to search, the site's own theme first, `default` last."""

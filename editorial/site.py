@@ -11,6 +11,7 @@ from typing import Any
 from markupsafe import Markup
 
 from editorial.catalog import Catalog, Entry
+from editorial.feedback import Widget
 from editorial.models import DIMENSIONS, FREE_TAG
 from editorial.render import Renderer, author_path, piece_path, term_path
 from editorial.taxonomy import Taxonomy, Term
@@ -92,8 +93,10 @@ class Pages:
             "author.html", listing=listing, author=entries[0].author, path=_paged(base, page)
         )
 
-    def piece(self, catalog: Catalog, entry: Entry, html: str) -> str:
-        """A public piece's page, with related pieces and its lineage."""
+    def piece(
+        self, catalog: Catalog, entry: Entry, html: str, feedback: Widget | None = None
+    ) -> str:
+        """A public piece's page, with related pieces, its lineage and its reader feedback."""
         terms = {
             d: [self.label(d, t) for t in entry.terms[d]]
             for d in (*DIMENSIONS, FREE_TAG)
@@ -108,6 +111,7 @@ class Pages:
             variants=catalog.variants.get(entry.slug, []),
             related=catalog.related(entry),
             path=piece_path(entry.slug),
+            feedback=feedback,
         )
 
     def feed(

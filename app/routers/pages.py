@@ -7,7 +7,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from app.deps import CatalogDep, PagesDep, SessionDep
+from app.deps import CatalogDep, PagesDep, SessionDep, SettingsDep
+from editorial.feedback import widgets
 from editorial.models import DIMENSIONS
 from editorial.pieces import html_of
 
@@ -43,12 +44,15 @@ def home_page(number: int, catalog: CatalogDep, pages: PagesDep) -> Response:
 
 
 @router.get("/pieces/{slug}/")
-def piece(slug: str, catalog: CatalogDep, pages: PagesDep, session: SessionDep) -> Response:
-    """A published piece."""
+def piece(
+    slug: str, catalog: CatalogDep, pages: PagesDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """A published piece, with its readers' ratings and approved comments."""
     entry = catalog.by_slug.get(slug)
     if entry is None:
         raise HTTPException(status_code=404)
-    return found(pages.piece(catalog, entry, html_of(session, [entry.id])[entry.id]))
+    feedback = widgets(session, settings, [entry.id])[entry.id]
+    return found(pages.piece(catalog, entry, html_of(session, [entry.id])[entry.id], feedback))
 
 
 @router.get("/authors/{slug}/")
