@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, col, delete, func, select
+from sqlmodel import Session, col, delete, select
 
 from editorial import clock
 from editorial.markdown import reading_minutes
@@ -386,9 +386,3 @@ def plan_piece(
     apply_planning(session, piece, values)
     record(session, piece, user.email, origin, f"planned by {user.email}")
     return piece
-
-
-def count_revisions(session: Session, piece: Piece) -> int:
-    """How many revisions `piece` has."""
-    statement = select(func.count()).select_from(Revision).where(Revision.piece_id == piece.id)
-    return session.exec(statement).one()
