@@ -160,10 +160,15 @@ class Calendar:
     items: list[Item] = field(default_factory=list)
     backlog: list[Entry] = field(default_factory=list)
     cadence: Cadence | None = None
+    _by_day: dict[tuple[date, str], list[Item]] | None = field(default=None, init=False, repr=False)
 
     def on(self, day: date, lane: str) -> list[Item]:
         """The items of one lane on one day."""
-        return [item for item in self.items if item.day == day and item.lane == lane]
+        if self._by_day is None:
+            self._by_day = {}
+            for item in self.items:
+                self._by_day.setdefault((item.day, item.lane), []).append(item)
+        return self._by_day.get((day, lane), [])
 
     def as_json(self) -> dict[str, Any]:
         return {

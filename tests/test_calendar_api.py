@@ -4,7 +4,7 @@ and by the plain form, the dashboard page, and who may see what."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from html import unescape
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app.routers.editor_calendar import safe_back, view_of
 from editorial import auth
 from editorial.models import User
 
@@ -257,3 +258,39 @@ def test_subscription_link_is_made_on_request_and_works(client, people) -> None:
         "cloud-plan.due@127.0.0.1",
         "cloud-plan.publish@127.0.0.1",
     }
+
+
+def test_the_backlog_form_gives_a_piece_its_first_date(client, people) -> None:
+    sign_in(client, "eve@example.com")
+    back = "/editor/calendar?view=week&date=2026-06-08"
+    page = client.get(back).text
+    assert 'id="lane-idea-one"' in page and 'id="date-idea-one-new"' in page
+    form = {"csrf_token": csrf_of(page), "slug": "idea-one", "lane": "publish", "version": "1"}
+    moved = client.post(
+        "/editor/calendar/reschedule",
+        data=form | {"date": "2026-06-10", "back": back},
+        follow_redirects=False,
+    )
+    assert moved.status_code == 303
+    after = client.get(back).text
+    assert 'id="lane-idea-one"' not in after
+    assert 'id="date-idea-one-publish" type="date" name="date" value="2026-06-10"' in after
+    no_date = client.post("/editor/calendar/reschedule", data=form | {"date": "", "version": "2"})
+    assert no_date.status_code == 422 and "is not a date" in no_date.text
+
+
+def test_month_and_week_grids() -> None:
+    june = view_of("month", date(2026, 6, 17))
+    assert (june.start, june.end, len(june.rows)) == (date(2026, 6, 1), date(2026, 7, 5), 5)
+    assert (june.previous, june.following) == (date(2026, 5, 1), date(2026, 7, 1))
+    march = view_of("month", date(2026, 3, 31))
+    assert (march.start, march.end) == (date(2026, 2, 23), date(2026, 4, 5))
+    week = view_of("week", date(2026, 6, 17))
+    assert (week.start, week.end, week.title) == (
+        date(2026, 6, 15),
+        date(2026, 6, 21),
+        "Week of 15 June 2026",
+    )
+    assert safe_back("/editor/calendar?view=week") == "/editor/calendar?view=week"
+    for elsewhere in ("//evil.example/editor/calendar", "/editor/", "https://x/editor/calendar"):
+        assert safe_back(elsewhere) == "/editor/calendar"
