@@ -279,3 +279,11 @@ def axe_script() -> Path:
     if not AXE.exists():
         _missing(f"axe-core is not installed at {AXE}")
     return AXE
+
+
+@pytest.fixture
+def accessible(axe_script: Path) -> Any:
+    """A check to call on a page in an interesting state: no serious or critical violation."""
+    from steps import assert_accessible
+
+    return lambda page: assert_accessible(page, axe_script)

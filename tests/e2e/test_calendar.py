@@ -85,13 +85,14 @@ def move_with_the_keyboard(editor: Page, title: str, day: date) -> date:
 
 
 def test_editor_moves_a_piece_by_dragging_and_with_the_keyboard(
-    page: Page, screenshots: Path
+    page: Page, screenshots: Path, accessible
 ) -> None:
     title = "Loyalty events that sales teams run"
     sign_in(page, EDITOR)
     day = next_month_day(3)
     plan_piece(page, title, day, "Events")
     day = drag_to_another_week(page, title, day)
+    accessible(page)
     day = move_with_the_keyboard(page, title, day)
     assert day == next_month_day(17)
     shoot(page, screenshots, "calendar-month")
@@ -100,7 +101,9 @@ def test_editor_moves_a_piece_by_dragging_and_with_the_keyboard(
     shoot(page, screenshots, "calendar-week")
 
 
-def test_calendar_filters_and_subscription_link(page: Page, context: BrowserContext) -> None:
+def test_calendar_filters_and_subscription_link(
+    page: Page, context: BrowserContext, accessible
+) -> None:
     title = "Customer council minutes that travel"
     sign_in(page, EDITOR)
     day = next_month_day(11)
@@ -122,6 +125,7 @@ def test_calendar_filters_and_subscription_link(page: Page, context: BrowserCont
     page.get_by_role("button", name="Create a private subscription link").click()
     link = page.get_by_label(re.compile(r"^Your private subscription link")).input_value()
     assert "topic=customer-councils" in link and "token=" in link
+    accessible(page)
     feed = context.request.get(link)
     assert feed.status == 200 and feed.headers["content-type"].startswith("text/calendar")
     assert "BEGIN:VCALENDAR" in feed.text() and title in feed.text()

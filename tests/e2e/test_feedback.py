@@ -26,7 +26,7 @@ def _comment(page: Page, name: str, body: str) -> None:
     page.get_by_role("button", name="Post comment").click()
 
 
-def _reader_with_javascript(page: Page) -> None:
+def _reader_with_javascript(page: Page, accessible) -> None:
     page.goto(f"/pieces/{SLUG}/")
     _rate(page, 5)
     live = page.locator("#feedback .feedback-live")
@@ -34,6 +34,7 @@ def _reader_with_javascript(page: Page) -> None:
     expect(page.locator(".rating-summary")).to_have_text("Rated 5.0 out of 5 by 1 reader.")
     _comment(page, *WITH_JS)
     expect(live).to_contain_text("moderator")
+    accessible(page)
     expect(page.get_by_label("Your comment")).to_have_value("")
     assert page.url.endswith(f"/pieces/{SLUG}/"), "the script should have kept the reader here"
 
@@ -51,12 +52,13 @@ def _reader_without_javascript(page: Page) -> None:
     expect(page.get_by_text(WITHOUT_JS[1])).to_have_count(0)
 
 
-def _editor_approves(editor: Page) -> None:
+def _editor_approves(editor: Page, accessible) -> None:
     sign_in(editor, EDITOR)
     editor.goto("/editor/comments")
     queue = editor.get_by_role("table")
     expect(queue.get_by_text(WITH_JS[1])).to_be_visible()
     expect(queue.get_by_text(WITHOUT_JS[1])).to_be_visible()
+    accessible(editor)
     editor.get_by_role("checkbox", name=WITH_JS[0]).check()
     editor.get_by_role("button", name="Approve", exact=True).click()
     expect(editor.get_by_role("status")).to_have_text("1 comment approved.")
@@ -64,13 +66,13 @@ def _editor_approves(editor: Page) -> None:
 
 
 def test_readers_rate_and_comment_and_the_approved_comment_is_exported(
-    page: Page, new_context, live: Live, tmp_path: Path
+    page: Page, new_context, live: Live, tmp_path: Path, accessible
 ) -> None:
-    _reader_with_javascript(page)
+    _reader_with_javascript(page, accessible)
     no_script: BrowserContext = new_context(java_script_enabled=False)
     reader = no_script.new_page()
     _reader_without_javascript(reader)
-    _editor_approves(new_context().new_page())
+    _editor_approves(new_context().new_page(), accessible)
 
     reader.goto(f"/pieces/{SLUG}/")
     comment = reader.get_by_role("article").filter(has_text=WITH_JS[1])

@@ -58,7 +58,7 @@ def _plan(editor: Page) -> str:
     return editor.url.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _expert_submits_a_draft(expert: Page) -> None:
+def _expert_submits_a_draft(expert: Page, accessible) -> None:
     """Upload with a wrong term, read the error beside the file field, fix it, submit."""
     expert.get_by_role("navigation", name="Dashboard").get_by_role(
         "link", name="My assignments"
@@ -73,28 +73,31 @@ def _expert_submits_a_draft(expert: Page) -> None:
     expect(file_field).to_have_accessible_description(
         re.compile(r"audience.*'finanse'.*did you mean 'finance'")
     )
+    accessible(expert)
 
     _upload(expert, audience="finance")
     expect(expert.get_by_role("heading", level=1)).to_have_text(TITLE)
     expect(expert.locator("dl.facts")).to_contain_text("review")
 
 
-def _editor_requests_changes(editor: Page, screenshots: Path) -> None:
+def _editor_requests_changes(editor: Page, screenshots: Path, accessible) -> None:
     editor.goto("/editor/review")
     editor.get_by_role("link", name=TITLE).click()
     expect(editor.get_by_role("heading", level=1)).to_have_text(f"Review: {TITLE}")
     changes = editor.get_by_label(re.compile(r"^Changes since revision"))
     expect(changes.locator("ins").filter(has_text="The three questions")).to_be_visible()
     shoot(editor, screenshots, "review-page")
+    accessible(editor)
     editor.get_by_label("What should change (required)").fill("Add a worked example with figures.")
     editor.get_by_role("button", name="Request changes").click()
     expect(editor).to_have_url(re.compile(r"/editor/review$"))
 
 
-def _expert_resubmits(expert: Page) -> None:
+def _expert_resubmits(expert: Page, accessible) -> None:
     expert.goto("/editor/assignments")
     assignment = expert.get_by_role("region", name=TITLE)
     expect(assignment.get_by_text("Add a worked example with figures.")).to_be_visible()
+    accessible(expert)
     assignment.get_by_role("link", name="Write the draft").click()
     body = expert.get_by_label("Text (Markdown)")
     body.fill(
@@ -133,7 +136,7 @@ def _appears_when_its_time_comes(reader: Page, slug: str, moment: datetime) -> N
 
 
 def test_piece_goes_from_plan_to_public_site(
-    context: BrowserContext, new_context, screenshots: Path
+    context: BrowserContext, new_context, screenshots: Path, accessible
 ) -> None:
     editor = context.new_page()
     expert = new_context().new_page()
@@ -142,9 +145,9 @@ def test_piece_goes_from_plan_to_public_site(
     sign_in(expert, EXPERT)
 
     slug = _plan(editor)
-    _expert_submits_a_draft(expert)
-    _editor_requests_changes(editor, screenshots)
-    _expert_resubmits(expert)
+    _expert_submits_a_draft(expert, accessible)
+    _editor_requests_changes(editor, screenshots, accessible)
+    _expert_resubmits(expert, accessible)
     moment = _next_minute()
     _editor_approves_and_schedules(editor, slug, moment)
     _appears_when_its_time_comes(reader, slug, moment)
