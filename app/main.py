@@ -17,8 +17,10 @@ from app.routers import (
     calendar,
     editor,
     editor_calendar,
+    editor_gaps,
     editor_workflow,
     feedback,
+    gaps,
     health,
     moderation,
     pages,
@@ -64,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         moderation,
         calendar,
         editor_calendar,
+        gaps,
+        editor_gaps,
     ]
     for module in [*routers, pages]:
         app.include_router(module.router)

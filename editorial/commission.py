@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
@@ -19,10 +18,10 @@ from editorial.gaps import (
     suggested_title,
     week_load,
 )
-from editorial.markdown import count_words, reading_minutes, render_markdown
 from editorial.models import COVERAGE_DIMENSIONS as AXES
 from editorial.models import Piece, PieceTerm, Revision, Status
 from editorial.slugs import slugify
+from editorial.snapshot import BRIEF, front_matter_of
 from editorial.taxonomy import Taxonomy
 
 ORIGINS = ("api", "form")
@@ -33,7 +32,7 @@ ATTEMPTS = 3  # two editors commissioning the same title at once: the loser take
 
 @dataclass(frozen=True)
 class CommissionRequest:
-    """What to commission: the cell, and optionally a title, a core piece, a week, a writer."""
+    """What to commission: the cell, and optionally a title, a core piece to vary, a week."""
 
     audience: str
     stage: str
@@ -41,7 +40,6 @@ class CommissionRequest:
     title: str | None = None
     derived_from: str | None = None
     week: date | None = None
-    assignee: str | None = None
 
 
 def commission(
@@ -64,7 +62,7 @@ def commission(
     title = (request.title or "").strip() or suggested_title(taxonomy, *cell, core)
     attempts = 0
     while True:
-        piece = _planned_piece(session, taxonomy, cell, title, core, week, request, window)
+        piece = _planned_piece(session, taxonomy, cell, title, core, week, window)
         try:
             _store(session, piece, cell, core, actor, origin)
             return piece
@@ -108,43 +106,31 @@ def _planned_piece(
     title: str,
     core: Core | None,
     week: date,
-    request: CommissionRequest,
     window: Window,
 ) -> Piece:
+    """The new piece: dated in `week`, due a week before, with a brief for its writer."""
     publish_at = datetime.combine(week, PUBLISH_HOUR)
-    due_at = max(publish_at - timedelta(weeks=1), window.as_of)
-    body = _brief(taxonomy, cell, core)
     slug = unique_slug(session, slugify(title)[:SLUG_LENGTH].strip("-") or "commission")
-    matter: dict[str, Any] = {
-        "title": title,
-        "slug": slug,
-        "status": Status.PLANNED.value,
-        "date": publish_at.isoformat(),
-        "due": due_at.isoformat(),
-        **{d: [t] for d, t in zip(AXES, cell, strict=True)},
-    }
-    if core and core.format:
-        matter["format"] = core.format
-    if core:
-        matter["derived_from"] = core.slug
-    if request.assignee:
-        matter["assignee"] = request.assignee
-    words = count_words(body)
-    return Piece(
+    piece = Piece(
         slug=slug,
         title=title,
         status=Status.PLANNED,
         format=core.format if core else None,
-        assignee=request.assignee,
         publish_at=publish_at,
-        due_at=due_at,
+        due_at=max(publish_at - timedelta(weeks=1), window.as_of),
         derived_from=core.slug if core else None,
-        body=body,
-        html=render_markdown(body),
-        front_matter=matter,
-        word_count=words,
-        reading_minutes=reading_minutes(words),
     )
+    terms = cell_terms(cell, core)
+    piece.front_matter = front_matter_of(piece, terms) | {BRIEF: _brief(taxonomy, cell, core)}
+    return piece
+
+
+def cell_terms(cell: tuple[str, ...], core: Core | None) -> dict[str, list[str]]:
+    """The new piece's terms: the cell's, and the core piece's format."""
+    terms = {d: [t] for d, t in zip(AXES, cell, strict=True)}
+    if core and core.format:
+        terms["format"] = [core.format]
+    return terms
 
 
 def _store(
@@ -159,10 +145,11 @@ def _store(
     session.add(piece)
     session.flush()
     assert piece.id is not None
-    terms = [*zip(AXES, cell, strict=True)]
-    if core and core.format:
-        terms.append(("format", core.format))
-    session.add_all(PieceTerm(piece_id=piece.id, dimension=d, term=t) for d, t in terms)
+    session.add_all(
+        PieceTerm(piece_id=piece.id, dimension=d, term=t)
+        for d, terms in cell_terms(cell, core).items()
+        for t in terms
+    )
     session.add(
         Revision(
             piece_id=piece.id,
@@ -180,10 +167,10 @@ def _store(
 
 def _brief(taxonomy: Taxonomy, cell: tuple[str, ...], core: Core | None) -> str:
     labels = [label(taxonomy, d, t) for d, t in zip(AXES, cell, strict=True)]
-    brief = f"Brief: a {labels[1]}-stage piece on {labels[2]} for {labels[0]}."
+    brief = f"A {labels[1]}-stage piece on {labels[2]} for {labels[0]}."
     if core is not None:
-        brief += f" Personalise [{core.title}](/pieces/{core.slug}/) for this audience."
-    return brief + "\n"
+        brief += f" Personalise '{core.title}' (/pieces/{core.slug}/) for this audience."
+    return brief
 
 
 def unique_slug(session: Session, base: str) -> str:

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from editorial import clock
 from editorial.models import Piece, PieceTerm, Status
-from editorial.pieces import public_filter
+from editorial.pieces import public_filter, tagged
 from editorial.taxonomy import Taxonomy
 
 PIPELINE = (Status.PLANNED, Status.DRAFT, Status.REVIEW, Status.APPROVED)
@@ -226,6 +226,43 @@ def parse_as_of(value: str) -> datetime:
         raise CoverageError(
             f"bad --as-of date {value!r}; write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"
         ) from exc
+
+
+@dataclass(frozen=True)
+class CellPiece:
+    """A piece tagged for a cell, and what it counts as there."""
+
+    slug: str
+    title: str
+    status: str
+    publish_at: datetime | None
+    due_at: datetime | None
+    counts_as: str  # fresh, published (not fresh), planned, or not counted
+
+
+def cell_pieces(
+    session: Session,
+    window: Window,
+    audience: str,
+    stage: str,
+    topic: str | None = None,
+    limit: int = 200,
+) -> list[CellPiece]:
+    """The pieces tagged for a cell (any topic when `topic` is None), newest first."""
+    counts_as = case(
+        (is_fresh(window), "fresh"),
+        (is_published(window.as_of), "published (not fresh)"),
+        (is_planned(window), "planned"),
+        else_="not counted",
+    )
+    wanted = [("audience", audience), ("stage", stage), *([("topic", topic)] if topic else [])]
+    statement = (
+        select(Piece.slug, Piece.title, Piece.status, Piece.publish_at, Piece.due_at, counts_as)
+        .where(*(col(Piece.id).in_(tagged(d, t)) for d, t in wanted))
+        .order_by(published_at().desc(), col(Piece.slug))
+        .limit(limit)
+    )
+    return [CellPiece(*row) for row in session.exec(statement)]
 
 
 @dataclass(frozen=True)

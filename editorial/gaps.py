@@ -19,7 +19,9 @@ from editorial import clock
 from editorial.coverage import (
     CELL_FIELDS,
     Cell,
+    CellState,
     Window,
+    cell_state,
     coverage,
     is_published,
     published_at,
@@ -81,6 +83,33 @@ class GapReport:
         writer.writeheader()
         writer.writerows(cell.as_json() for cell in self.cells)
         return out.getvalue()
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    """An audience x stage square of the heatmap: one cell, or the sum over every topic."""
+
+    published: int
+    fresh: int
+    planned: int
+    target: int
+    gap: int
+    gaps: int  # how many of its cells have a gap
+
+    @property
+    def state(self) -> CellState:
+        return cell_state(self.target, self.published, self.fresh, self.planned)
+
+
+def heatmap(cells: Iterable[Cell]) -> dict[tuple[str, str], HeatCell]:
+    """The cells summed by (audience, stage), over the topics they cover."""
+    sums: dict[tuple[str, str], list[int]] = {}
+    for cell in cells:
+        total = sums.setdefault((cell.audience, cell.stage), [0] * 6)
+        counts = (cell.published, cell.fresh, cell.planned, cell.target, cell.gap, cell.gap > 0)
+        for n, value in enumerate(counts):
+            total[n] += value
+    return {key: HeatCell(*total) for key, total in sums.items()}
 
 
 def gap_report(

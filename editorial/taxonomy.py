@@ -214,7 +214,7 @@ class _Reader:
         self, dimension: str, node: yaml.Node, data: Any, terms: tuple[Term, ...]
     ) -> dict[str, int]:
         """Per-term targets, such as `audience: {purchasing: 2, sales: 0}`."""
-        fields = self.mapping(node, data, f"'targets: {dimension}' (term: target)")
+        fields = self.mapping(node, data, f"'targets: {dimension}'")
         slugs = [t.slug for t in terms]
         found: dict[str, int] = {}
         for slug, (key_node, _value_node, value) in fields.items():

@@ -1,0 +1,402 @@
+"""The coverage model against a plain-Python recomputation; targets, states, slices, --as-of."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, delete
+from sqlmodel import Session
+
+from editorial.clock import to_utc
+from editorial.coverage import CellState, CoverageError, coverage, parse_as_of
+from editorial.gaps import gap_report
+from editorial.models import Piece, PieceTerm, Status
+from editorial.taxonomy import Targets, Taxonomy, TaxonomyError, Term, parse_taxonomy
+from tests.conftest import FROZEN
+
+DAY = timedelta(days=1)
+PIPELINE = {Status.PLANNED, Status.DRAFT, Status.REVIEW, Status.APPROVED}
+
+
+@dataclass
+class Spec:
+    """A piece as the test builds it: fields plus terms."""
+
+    slug: str
+    status: str = Status.PUBLISHED
+    publish_at: datetime | None = None
+    expire_at: datetime | None = None
+    due_at: datetime | None = None
+    review_by: date | None = None
+    created_at: datetime = FROZEN - 1000 * DAY
+    missing: bool = False
+    derived_from: str | None = None
+    format: str | None = None
+    terms: dict[str, list[str]] = field(default_factory=dict)
+
+
+def store(session: Session, specs: list[Spec]) -> None:
+    """Write the pieces and their terms."""
+    for spec in specs:
+        piece = Piece(
+            slug=spec.slug,
+            title=spec.slug.replace("-", " ").capitalize(),
+            status=spec.status,
+            publish_at=spec.publish_at,
+            expire_at=spec.expire_at,
+            due_at=spec.due_at,
+            review_by=spec.review_by,
+            created_at=spec.created_at,
+            missing_since=spec.created_at if spec.missing else None,
+            derived_from=spec.derived_from,
+            format=spec.format,
+        )
+        session.add(piece)
+        session.flush()
+        assert piece.id is not None
+        for dimension, terms in spec.terms.items():
+            session.add_all(
+                PieceTerm(piece_id=piece.id, dimension=dimension, term=t) for t in terms
+            )
+    session.commit()
+
+
+def cell_terms(audience: str, stage: str, topic: str) -> dict[str, list[str]]:
+    return {"audience": [audience], "stage": [stage], "topic": [topic]}
+
+
+# -- the plain-Python model ---------------------------------------------------------------------
+
+
+def py_published(p: Spec, at: datetime) -> bool:
+    out = p.publish_at or p.created_at
+    public = (p.status == Status.PUBLISHED and (p.publish_at is None or p.publish_at <= at)) or (
+        p.status == Status.SCHEDULED and p.publish_at is not None and p.publish_at <= at
+    )
+    alive = p.expire_at is None or p.expire_at > at
+    return public and alive and not p.missing and out <= at
+
+
+def py_fresh(p: Spec, at: datetime, fresh_days: int) -> bool:
+    out = p.publish_at or p.created_at
+    reviewed = p.review_by is None or p.review_by >= at.date()
+    return py_published(p, at) and out >= at - fresh_days * DAY and reviewed
+
+
+def py_planned(p: Spec, at: datetime, horizon_weeks: int) -> bool:
+    end = at + timedelta(weeks=horizon_weeks)
+    coming = p.status in PIPELINE or (
+        p.status == Status.SCHEDULED and (p.publish_at is None or p.publish_at > at)
+    )
+    dated = any(moment is not None and moment <= end for moment in (p.due_at, p.publish_at))
+    return coming and p.created_at <= at and dated
+
+
+def py_target(targets: Targets, cell: tuple[str, str, str]) -> int:
+    found = []
+    for dimension, term in zip(("audience", "stage", "topic"), cell, strict=True):
+        if term in targets.overrides.get(dimension, {}):
+            found.append(targets.overrides[dimension][term])
+    if 0 in found:
+        return 0
+    return max(found) if found else targets.per_cell
+
+
+def py_cells(taxonomy: Taxonomy, specs: list[Spec], at: datetime) -> list[tuple]:
+    """Every cell as (audience, stage, topic, published, fresh, planned, target, gap, priority)."""
+    t = taxonomy.targets
+    rows = []
+    for a in taxonomy.terms("audience"):
+        for s in taxonomy.terms("stage"):
+            for c in taxonomy.terms("topic"):
+                inside = [
+                    p
+                    for p in specs
+                    if a.slug in p.terms.get("audience", [])
+                    and s.slug in p.terms.get("stage", [])
+                    and c.slug in p.terms.get("topic", [])
+                ]
+                published = sum(py_published(p, at) for p in inside)
+                fresh = sum(py_fresh(p, at, t.fresh_days) for p in inside)
+                planned = sum(py_planned(p, at, t.horizon_weeks) for p in inside)
+                target = py_target(t, (a.slug, s.slug, c.slug))
+                gap = max(0, target - fresh - planned)
+                priority = gap * a.weight * s.weight * c.weight
+                rows.append(
+                    (a.slug, s.slug, c.slug, published, fresh, planned, target, gap, priority)
+                )
+    return rows
+
+
+def as_rows(cells: list[Any]) -> list[tuple]:
+    return [
+        (c.audience, c.stage, c.topic, c.published, c.fresh, c.planned, c.target, c.gap, c.priority)
+        for c in cells
+    ]
+
+
+# -- strategies ---------------------------------------------------------------------------------
+
+WEIGHTS = st.sampled_from([0.0, 1.0, 2.0, 3.0])
+
+
+@st.composite
+def taxonomies(draw: st.DrawFn) -> Taxonomy:
+    dimensions: dict[str, tuple[Term, ...]] = {}
+    overrides: dict[str, dict[str, int]] = {}
+    for dimension in ("audience", "stage", "topic"):
+        count = draw(st.integers(1, 3))
+        terms = tuple(
+            Term(f"{dimension[0]}{i}", f"{dimension} {i}", "", draw(WEIGHTS)) for i in range(count)
+        )
+        dimensions[dimension] = terms
+        chosen = draw(st.lists(st.sampled_from([t.slug for t in terms]), unique=True))
+        if chosen:
+            overrides[dimension] = {slug: draw(st.integers(0, 3)) for slug in chosen}
+    targets = Targets(
+        per_cell=draw(st.integers(0, 2)),
+        fresh_days=draw(st.sampled_from([7, 30, 365])),
+        horizon_weeks=draw(st.integers(1, 8)),
+        overrides=overrides,
+    )
+    return Taxonomy(dimensions, targets)
+
+
+@dataclass
+class Scenario:
+    """A taxonomy, a report moment and a corpus dated around that moment's boundaries."""
+
+    taxonomy: Taxonomy
+    back: int  # days before the frozen clock; 0 means "now"
+    specs: list[Spec]
+
+    @property
+    def as_of(self) -> datetime:
+        return FROZEN - self.back * DAY
+
+
+HOUR = timedelta(hours=1)
+# every status, with the two that readers can see twice as likely
+STATUSES = st.sampled_from([*Status, Status.PUBLISHED, Status.SCHEDULED])
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    """Dates land on, just before and just after every boundary the report has (the moment,
+    fresh_days before it, the horizon's end) often enough for off-by-one errors to show."""
+    taxonomy = draw(taxonomies())
+    back = draw(st.sampled_from([0, 0, 1, 7, 30]))
+    at = FROZEN - back * DAY
+    targets = taxonomy.targets
+    anchors = [at, at - targets.fresh_days * DAY, at + timedelta(weeks=targets.horizon_weeks)]
+    near = st.tuples(st.sampled_from(anchors), st.sampled_from([0, 0, -1, 1]))
+    moments = st.one_of(
+        st.none(),
+        near.map(lambda a: a[0] + a[1] * HOUR),
+        st.integers(-400, 120).map(lambda days: FROZEN + days * DAY),
+    )
+    days = st.sampled_from([at.date() - DAY, at.date(), at.date() + DAY])
+    created = st.sampled_from([at - 400 * DAY, at - DAY, at, at + HOUR])
+    specs = [
+        Spec(
+            slug=f"p{n}",
+            status=draw(STATUSES),
+            publish_at=draw(moments),
+            expire_at=draw(st.none() | moments),
+            due_at=draw(moments),
+            review_by=draw(st.none() | days),
+            created_at=draw(created),
+            missing=draw(st.integers(0, 9)) == 0,
+            terms={d: draw(tags(d[0])) for d in ("audience", "stage", "topic")},
+        )
+        for n in range(draw(st.integers(0, 12)))
+    ]
+    return Scenario(taxonomy, back, specs)
+
+
+def tags(prefix: str) -> st.SearchStrategy[list[str]]:
+    # term 3 is never declared: such tags must be ignored
+    terms = st.sampled_from([f"{prefix}{i}" for i in (0, 0, 1, 2, 3)])
+    return st.lists(terms, min_size=1, max_size=2, unique=True)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(scenario=scenarios(), data=st.data())
+def test_sql_report_matches_a_python_recomputation(
+    engine: Engine, frozen_clock: datetime, scenario: Scenario, data: st.DataObject
+) -> None:
+    taxonomy, as_of = scenario.taxonomy, scenario.as_of
+    with Session(engine) as session:
+        session.exec(delete(PieceTerm))  # type: ignore[call-overload]
+        session.exec(delete(Piece))  # type: ignore[call-overload]
+        store(session, scenario.specs)
+        cells = coverage(session, taxonomy, as_of=as_of if scenario.back else None)
+        expected = py_cells(taxonomy, scenario.specs, as_of)
+        assert as_rows(cells) == expected
+        topic = data.draw(st.sampled_from([t.slug for t in taxonomy.terms("topic")]))
+        sliced = coverage(session, taxonomy, topic=topic, as_of=as_of)
+        assert as_rows(sliced) == [row for row in expected if row[2] == topic]
+        report = gap_report(session, taxonomy, as_of=as_of, limit=5)
+    ranked = sorted((row for row in expected if row[7] > 0), key=lambda row: -row[8])[:5]
+    assert [(r.audience, r.stage, r.topic, r.priority) for r in report.recommendations] == [
+        (row[0], row[1], row[2], row[8]) for row in ranked
+    ]
+
+
+# -- targets and states -------------------------------------------------------------------------
+
+TAXONOMY = parse_taxonomy(
+    b"""
+audience:
+  - slug: cio
+    weight: 3
+  - finance
+  - purchasing
+stage:
+  - awareness
+  - slug: purchase
+    weight: 2
+topic:
+  - cloud
+  - events
+targets:
+  per_cell: 1
+  fresh_days: 100
+  horizon_weeks: 4
+  pieces_per_week: 1
+  audience:
+    finance: 2
+  topic:
+    events: 0
+""",
+    "test taxonomy",
+)
+
+
+def test_overrides_are_read_and_a_zero_wins() -> None:
+    targets = TAXONOMY.targets
+    assert targets.overrides == {"audience": {"finance": 2}, "topic": {"events": 0}}
+    assert targets.target("cio", "awareness", "cloud") == 1
+    assert targets.target("finance", "awareness", "cloud") == 2
+    assert targets.target("finance", "awareness", "events") == 0
+    assert (targets.horizon_weeks, targets.pieces_per_week) == (4, 1)
+
+
+@pytest.mark.parametrize(
+    ("targets", "message"),
+    [
+        (
+            "  audience:\n    cfo: 1\n",
+            "line 3: targets: unknown audience 'cfo'; did you mean 'cio'?",
+        ),
+        (
+            "  topic:\n    cloud: -1\n",
+            "line 3: target for topic 'cloud' must be a whole number >= 0",
+        ),
+        ("  horizon_weeks: 0\n", "line 2: target 'horizon_weeks' must be a whole number >= 1"),
+        ("  stage: 2\n", "line 2: 'targets: stage' must be a mapping of keys to values"),
+    ],
+)
+def test_bad_overrides_name_the_line_and_the_fix(targets: str, message: str) -> None:
+    text = "targets:\n" + targets + "audience:\n  - cio\nstage:\n  - awareness\ntopic:\n  - cloud\n"
+    with pytest.raises(TaxonomyError) as caught:
+        parse_taxonomy(text.encode(), "t.yaml")
+    assert str(caught.value).startswith(f"t.yaml, {message}")
+
+
+def find(cells: list[Any], audience: str, stage: str, topic: str) -> Any:
+    return next(c for c in cells if (c.audience, c.stage, c.topic) == (audience, stage, topic))
+
+
+def test_not_wanted_cells_are_shown_as_such_and_never_a_gap(
+    session: Session, frozen_clock: datetime
+) -> None:
+    store(
+        session,
+        [
+            Spec(
+                "old-event",
+                publish_at=frozen_clock - 400 * DAY,
+                terms=cell_terms("cio", "purchase", "events"),
+            )
+        ],
+    )
+    cells = coverage(session, TAXONOMY)
+    assert len(cells) == 3 * 2 * 2
+    event = find(cells, "cio", "purchase", "events")
+    assert (event.published, event.target, event.gap, event.priority) == (1, 0, 0, 0)
+    assert event.state == CellState.NOT_WANTED
+    report = gap_report(session, TAXONOMY, limit=100)
+    assert all(r.topic != "events" for r in report.recommendations)
+    assert {c.state for c in cells if c.topic == "events"} == {CellState.NOT_WANTED}
+
+
+def test_each_state(session: Session, frozen_clock: datetime) -> None:
+    now = frozen_clock
+    store(
+        session,
+        [
+            Spec("fresh", publish_at=now - 10 * DAY, terms=cell_terms("cio", "awareness", "cloud")),
+            Spec(
+                "thin", publish_at=now - 10 * DAY, terms=cell_terms("finance", "awareness", "cloud")
+            ),
+            Spec("old", publish_at=now - 200 * DAY, terms=cell_terms("cio", "purchase", "cloud")),
+            Spec(
+                "coming",
+                status=Status.DRAFT,
+                due_at=now + 7 * DAY,
+                terms=cell_terms("purchasing", "awareness", "cloud"),
+            ),
+        ],
+    )
+    states = {(c.audience, c.stage): c.state for c in coverage(session, TAXONOMY, topic="cloud")}
+    assert states == {
+        ("cio", "awareness"): CellState.COVERED,
+        ("finance", "awareness"): CellState.THIN,
+        ("cio", "purchase"): CellState.STALE,
+        ("purchasing", "awareness"): CellState.PLANNED,
+        ("finance", "purchase"): CellState.GAP,
+        ("purchasing", "purchase"): CellState.GAP,
+    }
+
+
+def test_topic_slice_by_label_and_unknown_topic_names_the_closest(session: Session) -> None:
+    assert {c.topic for c in coverage(session, TAXONOMY, topic="Cloud")} == {"cloud"}
+    with pytest.raises(CoverageError) as caught:
+        coverage(session, TAXONOMY, topic="clod")
+    assert str(caught.value) == (
+        "unknown topic 'clod'; did you mean 'cloud'? (the topics are declared in taxonomy.yaml)"
+    )
+
+
+def test_as_of_shows_coverage_as_it_was(session: Session, frozen_clock: datetime) -> None:
+    cell = cell_terms("cio", "awareness", "cloud")
+    store(session, [Spec("spring", publish_at=to_utc(datetime(2026, 3, 1, 9)), terms=cell)])
+
+    def counts(as_of: str | None) -> tuple[int, int, int]:
+        moment = parse_as_of(as_of) if as_of else None
+        c = find(coverage(session, TAXONOMY, as_of=moment), "cio", "awareness", "cloud")
+        return c.published, c.fresh, c.gap
+
+    assert counts("2026-02-28") == (0, 0, 1)
+    assert counts("2026-03-01") == (1, 1, 0)  # a bare date means the end of that day
+    assert counts("2026-03-01T08:00:00") == (0, 0, 1)
+    assert counts(None) == (1, 1, 0)  # 92 days old on the frozen clock: fresh for 100 days
+    assert counts("2026-06-15") == (1, 0, 1)  # 106 days old then
+
+
+def test_a_bad_as_of_says_how_to_write_it() -> None:
+    with pytest.raises(
+        CoverageError, match=r"bad --as-of date '2026-13-01'; write it as YYYY-MM-DD"
+    ):
+        parse_as_of("2026-13-01")
