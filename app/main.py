@@ -11,6 +11,7 @@ from fastapi.exceptions import HTTPException as FastAPIHTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
+from app.busy import install as install_busy_handler
 from app.cors import FeedbackCORS
 from app.routers import (
     auth,
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_middleware(FeedbackCORS, settings=settings)
+    install_busy_handler(app)
     app.add_middleware(SecurityHeaders, settings=settings)  # outermost: every response
     return app
 

@@ -3,7 +3,11 @@
 Two phases, as in the best static-site generators: first every output file is planned with a
 fingerprint of everything it is made from (no rendering), then only the files whose fingerprint
 differs from the last export's manifest are rendered and written, on every core when there are
-many. Files the last export wrote that no longer belong are removed; nothing else is touched."""
+many. Files the last export wrote that no longer belong are removed; nothing else is touched.
+
+Rendered files go to a staging folder inside OUT first and are moved into place only once every
+one was written: a full disk or any other failure leaves the previous export as it was, and a
+killed export leaves only the staging folder, which the next export clears."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import json
 import multiprocessing
 import os
 import re
+import shutil
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -34,6 +39,7 @@ from editorial.taxonomy import current_taxonomy
 
 EXPORT_VERSION = "1"
 MANIFEST = ".editorial-export.json"
+STAGING = ".editorial-staging"
 CHUNK = 200
 PARALLEL_FROM = 400
 ALIAS_RE = re.compile(r"^[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*/?$")
@@ -83,6 +89,7 @@ class Writer:
         """Claim `rel` for one file; refuses a second claim and any path that leaves OUT."""
         pure = PurePosixPath(rel)
         unsafe = pure.is_absolute() or ".." in pure.parts or "." in pure.parts
+        unsafe = unsafe or pure.parts[:1] == (STAGING,)
         if unsafe or not rel or "\\" in rel or "\x00" in rel or str(pure) != rel:
             raise ExportError(f"refusing to write '{rel}': the path must stay inside the export")
         if rel in self.paths:
@@ -271,7 +278,7 @@ class Maker:
         self.settings = settings
         self.catalog = catalog
         self.pages = pages
-        self.files = FileWriter(out)
+        self.files = FileWriter(_fresh_staging(out))
         base_path = re.escape(pages.renderer.site.base_path)
         self.link_re = re.compile(rf'(?:href|src)="{base_path}([^"#?]*)')
 
@@ -379,6 +386,7 @@ def export_site(
         Maker(engine, catalog, pages, writer.out, settings), stale, workers
     ):
         links[path] = found
+    _commit(writer.out, [s.path for s in stale])
     files = {s.path: [s.fingerprint, links.get(s.path, [])] for s in specs}
     manifest = Manifest(stamp, files, planner.errors, _check_links(files, writer.paths))
     report = ExportReport(
@@ -434,7 +442,37 @@ class Manifest:
         FileWriter(out).write(MANIFEST, json.dumps(body, sort_keys=True).encode())
 
 
+def _fresh_staging(out: Path) -> Path:
+    """An empty staging folder in OUT; one left by a killed export is cleared first."""
+    staging = out / STAGING
+    if staging.is_symlink():
+        raise ExportError(f"refusing to use '{staging}': it is a link; remove it")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    return staging
+
+
+def _commit(out: Path, paths: list[str]) -> None:
+    """Move every staged file into place (renames only: no new space is needed), then drop
+    the staging folder."""
+    staging, files = f"{out}/{STAGING}/", FileWriter(out)
+    for rel in paths:
+        target = os.path.join(files.out, rel)
+        files._folder(os.path.dirname(target))
+        os.replace(staging + rel, target)
+    shutil.rmtree(staging)
+
+
 def _make_all(maker: Maker, specs: list[Spec], workers: int) -> Iterable[tuple[str, list[str]]]:
+    """Render and stage `specs`; on any failure the staging folder is removed, OUT untouched."""
+    try:
+        yield from _make_staged(maker, specs, workers)
+    except BaseException:
+        shutil.rmtree(maker.files.out, ignore_errors=True)
+        raise
+
+
+def _make_staged(maker: Maker, specs: list[Spec], workers: int) -> Iterable[tuple[str, list[str]]]:
     chunks = [specs[i : i + CHUNK] for i in range(0, len(specs), CHUNK)]
     count = workers or os.cpu_count() or 1
     if count < 2 or len(specs) < PARALLEL_FROM:
@@ -442,7 +480,7 @@ def _make_all(maker: Maker, specs: list[Spec], workers: int) -> Iterable[tuple[s
             yield from maker.make(chunk)
         return
     Maker.current = maker
-    maker.engine.dispose(close=False)
+    maker.engine.dispose()  # the parent closes its connections; no child may inherit them
     context = multiprocessing.get_context("fork")
     try:
         with ProcessPoolExecutor(count, mp_context=context, initializer=_fresh_connections) as pool:
