@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.catalogs = CatalogCache()
     # The public pages router goes last: its catch-all paths must not shadow the others.
     routers = [
+        feedback,  # first: ratings are the busiest path, and routes match in order
         health,
         pieces,
         static,
@@ -63,7 +64,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         editor,
         workflow,
         editor_workflow,
-        feedback,
         moderation,
         calendar,
         editor_calendar,

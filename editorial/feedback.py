@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import func
+from sqlalchemy import DateTime, Insert, Select, bindparam, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, or_, select
 
@@ -94,13 +94,35 @@ def summarise(distribution: dict[int, int], settings: Settings) -> RatingSummary
     )
 
 
+# The statements on the rating path are built once and run with parameters: building a
+# statement costs more than running it, and a rating must take a few milliseconds at most.
+
+
+@cache
+def _public_piece_id() -> Select:
+    at = bindparam("at", type_=DateTime(timezone=True))
+    return select(Piece.id).where(col(Piece.slug) == bindparam("slug"), public_filter(at))
+
+
 def public_piece_id(session: Session, slug: str) -> int:
     """The id of the piece a reader may see at `slug`; NotFound otherwise."""
-    statement = select(Piece.id).where(Piece.slug == slug, public_filter(clock.now()))
-    piece_id = session.exec(statement).first()
+    parameters = {"slug": slug, "at": clock.now()}
+    piece_id = session.connection().execute(_public_piece_id(), parameters).scalar()
     if piece_id is None:
         raise NotFound
     return piece_id
+
+
+@cache
+def _upsert_rating(dialect: str) -> Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = Rating.__table__  # type: ignore[attr-defined]
+    names = ("piece_id", "reader", "stars", "ip_hash", "created_at", "updated_at")
+    statement = insert(table).values({name: bindparam(name) for name in names})
+    return statement.on_conflict_do_update(
+        index_elements=["piece_id", "reader"],
+        set_={name: statement.excluded[name] for name in ("stars", "ip_hash", "updated_at")},
+    )
 
 
 def rate(session: Session, piece_id: int, visitor: Visitor, stars: int) -> None:
@@ -108,22 +130,17 @@ def rate(session: Session, piece_id: int, visitor: Visitor, stars: int) -> None:
     if not isinstance(stars, int) or stars not in STARS:
         raise FeedbackError("Choose from 1 to 5 stars.", "stars")
     now = clock.now()
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = Rating.__table__  # type: ignore[attr-defined]
-    statement = insert(table).values(
-        piece_id=piece_id,
-        reader=visitor.reader,
-        stars=stars,
-        ip_hash=visitor.network,
-        created_at=now,
-        updated_at=now,
-    )
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["piece_id", "reader"],
-            set_={"stars": stars, "ip_hash": visitor.network, "updated_at": now},
-        )
+    connection = session.connection()
+    connection.execute(
+        _upsert_rating(connection.dialect.name),
+        {
+            "piece_id": piece_id,
+            "reader": visitor.reader,
+            "stars": stars,
+            "ip_hash": visitor.network,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
 
 
@@ -140,9 +157,19 @@ def distributions(session: Session, piece_ids: list[int] | None = None) -> dict[
     return found
 
 
+@cache
+def _one_distribution() -> Select:
+    return (
+        select(Rating.stars, func.count())
+        .where(col(Rating.piece_id) == bindparam("piece_id"))
+        .group_by(col(Rating.stars))
+    )
+
+
 def rating_summary(session: Session, piece_id: int, settings: Settings) -> RatingSummary:
     """One piece's rating summary."""
-    return summarise(distributions(session, [piece_id]).get(piece_id, {}), settings)
+    rows = session.connection().execute(_one_distribution(), {"piece_id": piece_id})
+    return summarise({row[0]: row[1] for row in rows}, settings)
 
 
 def own_rating(session: Session, piece_id: int, reader: str) -> int | None:

@@ -239,6 +239,7 @@ def test_address_hashes_expire(
     result = CliRunner().invoke(cli, ["feedback", "purge"])
     assert result.exit_code == 0, result.output
     assert "Cleared address hashes of 1 ratings" in result.output
+    assert "removed 3 counters" in result.output  # reader, network, new readers: all ended
     (rating,) = ratings(stocked)
     assert rating.ip_hash is None and rating.stars == 4
 

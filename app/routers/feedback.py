@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
-from app.deps import PagesDep, SessionDep, SettingsDep
+from app.deps import PagesDep, SessionDep
 from editorial.feedback import (
     CommentInput,
     FeedbackError,
@@ -38,15 +40,21 @@ from editorial.readers import (
     signing_secret,
 )
 from editorial.render import piece_path
+from editorial.settings import Settings
 
 router = APIRouter(tags=["feedback"])
 
 
-def get_keys(request: Request) -> Keys:
+# The dependencies below are coroutines that do not wait on anything (the key is read from
+# the store once per process), so that a rating does not hop to a worker thread for each.
+
+
+async def get_keys(request: Request) -> Keys:
     """The signing keys, read (or made) once per process."""
     keys = getattr(request.app.state, "reader_keys", None)
     if keys is None:
-        secret = signing_secret(request.app.state.engine, request.app.state.settings)
+        state = request.app.state
+        secret = await run_in_threadpool(signing_secret, state.engine, state.settings)
         keys = request.app.state.reader_keys = Keys.from_secret(secret)
     return keys
 
@@ -54,12 +62,20 @@ def get_keys(request: Request) -> Keys:
 KeysDep = Annotated[Keys, Depends(get_keys)]
 
 
+async def app_settings(request: Request) -> Settings:
+    """The settings the application was built with (read only: no worker thread needed)."""
+    return request.app.state.settings
+
+
+FastSettings = Annotated[Settings, Depends(app_settings)]
+
+
 def own_origin(request: Request) -> str:
     """The origin this request was addressed to."""
     return origin_of(str(request.base_url))
 
 
-def check_origin(request: Request, settings: SettingsDep) -> None:
+async def check_origin(request: Request, settings: FastSettings) -> None:
     """Refuse a post sent by a page of an origin that is neither this site nor allowed."""
     origin = request.headers.get("origin")
     if origin is None:
@@ -78,7 +94,7 @@ class Caller:
     visitor: Visitor
 
 
-def get_caller(request: Request, settings: SettingsDep, keys: KeysDep) -> Caller:
+async def get_caller(request: Request, settings: FastSettings, keys: KeysDep) -> Caller:
     """The reader from the signed cookie (a new one when absent) and their network's hash."""
     reader = reader_from_cookie(keys, request.cookies.get(READER_COOKIE))
     peer = request.client.host if request.client else None
@@ -129,7 +145,7 @@ class CommentIn(BaseModel):
 
 
 @router.get("/api/pieces/{slug}/ratings", responses={404: {"description": "Not published"}})
-def read_ratings(slug: str, session: SessionDep, settings: SettingsDep, caller: CallerDep) -> dict:
+def read_ratings(slug: str, session: SessionDep, settings: FastSettings, caller: CallerDep) -> dict:
     """A published piece's ratings: count, mean, Bayesian average, distribution, yours."""
     try:
         piece_id = public_piece_id(session, slug)
@@ -145,17 +161,19 @@ def post_rating(
     slug: str,
     rating: RatingIn,
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
+    settings: FastSettings,
     caller: CallerDep,
 ) -> Response:
     """Rate a published piece 1 to 5 as the reader in cookie `editorial_reader`; again replaces."""
-    try:
-        summary = submit_rating(
-            session, settings, slug, caller.reader, caller.visitor, rating.stars, rating.website
-        )
-    except (FeedbackError, Limited) as error:
-        raise _api_error(error) from None
+    # The busiest endpoint opens its session here, in its worker thread: SessionDep would cost
+    # two more thread hops per rating (see bench/ratings.py).
+    with Session(request.app.state.engine) as session:
+        try:
+            summary = submit_rating(
+                session, settings, slug, caller.reader, caller.visitor, rating.stars, rating.website
+            )
+        except (FeedbackError, Limited) as error:
+            raise _api_error(error) from None
     body = {**summary.as_json(), "yours": rating.stars}
     return _remember(request, JSONResponse(body), caller.reader)
 
@@ -178,7 +196,7 @@ def post_comment(
     comment: CommentIn,
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
+    settings: FastSettings,
     caller: CallerDep,
 ) -> Response:
     """Comment on a published piece; held for moderation unless the settings say otherwise."""
@@ -197,7 +215,7 @@ def post_comment(
 HELD = "Thank you: your comment will appear once a moderator has read it."
 
 
-def _back(request: Request, settings: SettingsDep, slug: str, return_to: str, mark: str) -> str:
+def _back(request: Request, settings: FastSettings, slug: str, return_to: str, mark: str) -> str:
     """Where a form post returns: the page it came from when that is a trusted page."""
     trusted = allowed_origins(settings) | {own_origin(request)}
     if return_to and origin_of(return_to) in trusted:
@@ -228,7 +246,7 @@ def rate_form(
     slug: str,
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
+    settings: FastSettings,
     pages: PagesDep,
     caller: CallerDep,
     stars: Annotated[str, Form(max_length=10)] = "",
@@ -250,7 +268,7 @@ def comment_form(
     slug: str,
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
+    settings: FastSettings,
     pages: PagesDep,
     caller: CallerDep,
     name: Annotated[str, Form(max_length=200)] = "",
