@@ -99,6 +99,7 @@ def start_server(url: str, workers: int, port: int) -> subprocess.Popen:
         "--log-level",
         "warning",
         "--no-access-log",
+        "--no-proxy-headers",  # as `editorial serve`: the app decides whom to believe
     ]
     server = subprocess.Popen(command, cwd=REPO, env=env)
     deadline = time.monotonic() + 60
@@ -244,11 +245,11 @@ def run(label: str, url: str, workers: int, args: argparse.Namespace) -> bool:
     port = free_port()
     server = start_server(url, workers, port)
     try:
-        cpu = process_cpu(server.pid)
+        cpu, client_cpu = process_cpu(server.pid), time.process_time()
         tally, elapsed = asyncio.run(
             load(f"http://127.0.0.1:{port}", args.seconds, args.concurrency, args.max_requests)
         )
-        cpu = process_cpu(server.pid) - cpu
+        cpu, client_cpu = process_cpu(server.pid) - cpu, time.process_time() - client_cpu
     finally:
         stop_server(server)
     stored, wrong = check_store(url, tally)
@@ -261,7 +262,8 @@ def run(label: str, url: str, workers: int, args: argparse.Namespace) -> bool:
         f"{label:<28} {rate:8.0f} ratings/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
         f"requests {tally.ratings}  errors {errors} {tally.errors or ''}  "
         f"readers {len(tally.expected)}  stored {stored}  lost or wrong {wrong}  "
-        f"server CPU {cpu * 1000 / max(1, tally.ratings + 100):.2f} ms/rating"
+        f"CPU per rating: server {cpu * 1000 / max(1, tally.ratings + 100):.2f} ms, "
+        f"client {client_cpu * 1000 / max(1, tally.ratings + 100):.2f} ms"
     )
     return errors == 0 and wrong == 0 and stored == len(tally.expected)
 
