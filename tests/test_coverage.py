@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -10,16 +13,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete
-from sqlmodel import Session
+from sqlmodel import Session, col, select
+from typer.testing import CliRunner
 
+from editorial.cli import app
 from editorial.clock import to_utc
-from editorial.coverage import CellState, CoverageError, coverage, parse_as_of
+from editorial.commission import CommissionRequest, commission
+from editorial.coverage import CellState, CoverageError, coverage, parse_as_of, review_queue
 from editorial.gaps import gap_report
 from editorial.models import Piece, PieceTerm, Status
+from editorial.settings import Settings
 from editorial.taxonomy import Targets, Taxonomy, TaxonomyError, Term, parse_taxonomy
 from tests.conftest import FROZEN
 
 DAY = timedelta(days=1)
+runner = CliRunner()
 PIPELINE = {Status.PLANNED, Status.DRAFT, Status.REVIEW, Status.APPROVED}
 
 
@@ -400,3 +408,108 @@ def test_a_bad_as_of_says_how_to_write_it() -> None:
         CoverageError, match=r"bad --as-of date '2026-13-01'; write it as YYYY-MM-DD"
     ):
         parse_as_of("2026-13-01")
+
+
+def test_recommendations_fill_weeks_below_the_cadence(
+    session: Session, frozen_clock: datetime
+) -> None:
+    # the frozen clock is Monday 1 June 2026; the horizon's weeks start on 8, 15, 22 and 29 June
+    booked = Spec(
+        "booked",
+        status=Status.PLANNED,
+        publish_at=to_utc(datetime(2026, 6, 9, 9)),
+        terms=cell_terms("cio", "awareness", "cloud"),
+    )
+    store(session, [booked])
+    report = gap_report(session, TAXONOMY, limit=5)
+    assert [(r.audience, r.stage, r.gap, r.priority, r.week) for r in report.recommendations] == [
+        ("cio", "purchase", 1, 6.0, date(2026, 6, 15)),
+        ("finance", "purchase", 2, 4.0, date(2026, 6, 22)),
+        ("finance", "awareness", 2, 2.0, date(2026, 6, 29)),
+        ("purchasing", "purchase", 1, 2.0, None),  # one piece a week: no room left
+        ("purchasing", "awareness", 1, 1.0, None),
+    ]
+
+
+def test_commissioned_pieces_go_to_the_next_week_with_room(
+    session: Session, frozen_clock: datetime
+) -> None:
+    request = CommissionRequest("finance", "purchase", "cloud")
+    first = commission(session, TAXONOMY, request, actor="eve@example.com")
+    second = commission(session, TAXONOMY, request, actor="eve@example.com")
+    assert [to_utc(p.publish_at).date() for p in (first, second)] == [  # type: ignore[arg-type]
+        date(2026, 6, 8),
+        date(2026, 6, 15),
+    ]
+    assert (first.slug, second.slug) == (
+        "cloud-for-finance-purchase",
+        "cloud-for-finance-purchase-2",
+    )
+    assert to_utc(first.due_at) == frozen_clock  # type: ignore[arg-type]  # a week before, not in the past
+    finance = find(coverage(session, TAXONOMY), "finance", "purchase", "cloud")
+    assert (finance.planned, finance.gap, finance.state) == (2, 0, CellState.PLANNED)
+
+
+def test_review_queue_reasons_weights_and_extra_flags(
+    session: Session, frozen_clock: datetime
+) -> None:
+    now = frozen_clock
+    store(
+        session,
+        [
+            Spec(
+                "old-cio", publish_at=now - 200 * DAY, terms=cell_terms("cio", "purchase", "cloud")
+            ),
+            Spec(
+                "old-fin",
+                publish_at=now - 300 * DAY,
+                terms=cell_terms("finance", "purchase", "cloud"),
+            ),
+            Spec(
+                "old-event",
+                publish_at=now - 300 * DAY,
+                terms=cell_terms("cio", "purchase", "events"),
+            ),
+            Spec(
+                "due",
+                publish_at=now - 10 * DAY,
+                review_by=(now - DAY).date(),
+                terms=cell_terms("finance", "awareness", "cloud"),
+            ),
+            Spec("fine", publish_at=now - 10 * DAY, terms=cell_terms("cio", "awareness", "cloud")),
+            Spec("draft", status=Status.DRAFT, terms=cell_terms("cio", "awareness", "cloud")),
+        ],
+    )
+    queue = review_queue(session, TAXONOMY)
+    assert [(i.slug, i.reasons, i.weight) for i in queue] == [
+        ("old-cio", ("stale",), 6.0),
+        ("old-fin", ("stale",), 2.0),
+        ("due", ("review due",), 1.0),
+        ("old-event", ("stale",), 0.0),  # its only cell is not wanted
+    ]
+    low_rated = select(Piece.id).where(col(Piece.slug).in_(["fine", "old-fin", "draft"]))
+    flagged = review_queue(session, TAXONOMY, flags={"low-rated": low_rated}, limit=3)
+    assert [(i.slug, i.reasons) for i in flagged] == [
+        ("old-cio", ("stale",)),
+        ("fine", ("low-rated",)),  # the draft is not published: never in the queue
+        ("old-fin", ("stale", "low-rated")),
+    ]
+
+
+def test_gaps_command(settings: Settings, engine: Engine, frozen_clock: datetime) -> None:
+    assert runner.invoke(app, ["ingest", "--quiet"]).exit_code == 0
+    as_json = runner.invoke(app, ["gaps", "--format", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    body = json.loads(as_json.stdout)
+    assert len(body["cells"]) == 18 and body["recommendations"]
+    as_csv = runner.invoke(app, ["gaps", "--format", "csv", "--topic", "cloud"])
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    cloud = [c for c in body["cells"] if c["topic"] == "cloud"]
+    assert rows == [{k: str(v) for k, v in c.items()} for c in cloud]
+    table = runner.invoke(app, ["gaps", "--as-of", "2025-03-15", "--topic", "cloud"])
+    assert table.exit_code == 0
+    assert "What to commission next (as of 2025-03-15)" in table.stdout
+    assert "1+0/1 covered" in table.stdout  # cloud-basics, two weeks old then
+    wrong = runner.invoke(app, ["gaps", "--topic", "clod"])
+    assert wrong.exit_code == 1
+    assert "unknown topic 'clod'; did you mean 'cloud'?" in wrong.output
