@@ -20,7 +20,6 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +45,8 @@ from editorial.auth import create_user
 from editorial.db import make_engine, session_scope, upgrade
 from editorial.ingest import ingest
 
+from .world import EDITOR, EXPERT, Live, editorial_script
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
@@ -60,42 +61,6 @@ HOW_TO_RUN = (
     "`pytest tests/e2e`. Set EDITORIAL_REQUIRE_E2E=1 to make a missing browser fail the run."
 )
 PG_URL = os.environ.get("EDITORIAL_TEST_DATABASE_URL")
-PASSWORD = "correct horse battery"
-
-
-@dataclass(frozen=True)
-class Person:
-    name: str
-    email: str
-    role: str
-    password: str = PASSWORD
-
-
-EDITOR = Person("Erin Editor", "erin@example.com", "editor")
-EXPERT = Person("Sam Expert", "sam@example.com", "contributor")
-
-
-@dataclass(frozen=True)
-class Live:
-    """The running server and what it was started with."""
-
-    url: str
-    env: dict[str, str]
-    content_dir: Path
-    database_url: str
-    log: Path
-
-    def cli(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        """Run `editorial ARGS` against the same store and content as the server."""
-        return subprocess.run(
-            [str(_editorial_script()), *args],
-            env=self.env,
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -124,11 +89,6 @@ def _missing(reason: str) -> None:
     if os.environ.get("EDITORIAL_REQUIRE_E2E") == "1":
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
-
-
-def _editorial_script() -> Path:
-    script = Path(sys.executable).with_name("editorial")
-    return script if script.exists() else Path(shutil.which("editorial") or "editorial")
 
 
 def _free_port() -> int:
@@ -193,7 +153,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, database_url_e2e: str) -> Ite
     log = root / "serve.log"
     with log.open("w") as out:
         server = subprocess.Popen(
-            [str(_editorial_script()), "serve", "--port", str(port)],
+            [str(editorial_script()), "serve", "--port", str(port)],
             env=env,
             cwd=root,
             stdout=out,
@@ -299,6 +259,6 @@ def axe_script() -> Path:
 @pytest.fixture
 def accessible(axe_script: Path) -> Any:
     """A check to call on a page in an interesting state: no serious or critical violation."""
-    from steps import assert_accessible
+    from .steps import assert_accessible
 
     return lambda page: assert_accessible(page, axe_script)

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 from playwright.sync_api import expect
 
 if TYPE_CHECKING:
-    from conftest import Person
     from playwright.sync_api import Locator, Page
+
+    from .world import Person
 
 # Impacts that fail the check; "minor" and "moderate" findings are reported, not failed.
 BLOCKING = {"serious", "critical"}

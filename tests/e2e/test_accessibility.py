@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import EDITOR, EXPERT, Person
 from playwright.sync_api import Page
-from steps import assert_accessible, sign_in
+
+from .steps import assert_accessible, sign_in
+from .world import EDITOR, EXPERT, Person
 
 PUBLIC = {
     "home": "/",

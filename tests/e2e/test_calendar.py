@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from conftest import EDITOR, EXPERT
 from playwright.sync_api import BrowserContext, Page, expect
-from steps import publish_lane, sign_in
+
+from .steps import publish_lane, sign_in
+from .world import EDITOR, EXPERT
 
 
 def next_month_day(day: int) -> date:

@@ -6,9 +6,10 @@ import re
 from datetime import date
 from pathlib import Path
 
-from conftest import EDITOR, EXPERT
 from playwright.sync_api import Page, expect
-from steps import drag_to_another_week, move_with_the_keyboard, publish_lane, shoot, sign_in
+
+from .steps import drag_to_another_week, move_with_the_keyboard, publish_lane, shoot, sign_in
+from .world import EDITOR, EXPERT
 
 
 def _open_heatmap(editor: Page, screenshots: Path, accessible) -> None:

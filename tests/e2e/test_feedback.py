@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import EDITOR, Live
 from playwright.sync_api import BrowserContext, Page, expect
-from steps import sign_in
+
+from .steps import sign_in
+from .world import EDITOR, Live
 
 SLUG = "lead-scoring-that-sales-believes"
 WITH_JS = ("Priya from Finance", "The scoring table is the part I will reuse.")

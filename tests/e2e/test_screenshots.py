@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import EDITOR
 from playwright.sync_api import Page
-from steps import shoot, sign_in
+
+from .steps import shoot, sign_in
+from .world import EDITOR
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}

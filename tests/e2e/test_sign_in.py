@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from conftest import EDITOR, EXPERT
 from playwright.sync_api import Page, expect
-from steps import sign_in, sign_out
+
+from .steps import sign_in, sign_out
+from .world import EDITOR, EXPERT
 
 
 def test_editor_signs_in_and_signing_out_ends_the_session(page: Page) -> None:

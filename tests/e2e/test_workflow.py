@@ -7,9 +7,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import EDITOR, EXPERT
 from playwright.sync_api import BrowserContext, Page, expect
-from steps import shoot, sign_in
+
+from .steps import shoot, sign_in
+from .world import EDITOR, EXPERT
 
 TITLE = "Security questions finance asks in week one"
 DRAFT = """---

@@ -1,0 +1,1 @@
+"""The browser suite (see conftest.py and the README's "Browser tests")."""
