@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -14,6 +14,7 @@ import yaml
 from editorial.clock import to_utc
 from editorial.markdown import count_words, reading_minutes, render_markdown
 from editorial.models import DIMENSIONS, FREE_TAG, Status
+from editorial.plaindata import problems
 from editorial.slugs import is_slug, slugify
 from editorial.taxonomy import Taxonomy
 
@@ -22,6 +23,7 @@ TOML_FENCE = re.compile(r"\A\+\+\+[ \t]*\r?\n")
 DIMENSION_ALIASES = {f"{d}s": d for d in ("audience", "stage", "topic", "format")}
 STATUSES = {s.value for s in Status}
 TOML_POSITION = re.compile(r" \(at line (\d+), column \d+\)")
+TOO_DEEP = "front matter nested too deeply; flatten it"
 
 
 class _YAMLLoader(yaml.CSafeLoader):
@@ -101,6 +103,16 @@ def _decode(raw: bytes) -> str:
         raise InvalidSource(
             [SourceError("the file is empty; a piece needs front matter with a title")]
         )
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise InvalidSource(
+            [
+                SourceError(
+                    f"a NUL byte (byte {nul}); save the file as UTF-8 text",
+                    line=raw[:nul].count(b"\n") + 1,
+                )
+            ]
+        )
     try:
         return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
@@ -151,6 +163,8 @@ def _load_yaml(block: str) -> dict[str, Any]:
         ) from exc
     except yaml.YAMLError as exc:
         raise InvalidSource([SourceError(f"malformed YAML front matter: {exc}")]) from exc
+    except RecursionError:
+        raise InvalidSource([SourceError(TOO_DEEP, line=2)]) from None
     return _mapping(meta)
 
 
@@ -164,6 +178,8 @@ def _load_toml(block: str) -> dict[str, Any]:
         raise InvalidSource(
             [SourceError(f"malformed TOML front matter: {problem}", line=line)]
         ) from exc
+    except RecursionError:
+        raise InvalidSource([SourceError(TOO_DEEP, line=2)]) from None
 
 
 def _mapping(meta: Any) -> dict[str, Any]:
@@ -178,7 +194,11 @@ def _mapping(meta: Any) -> dict[str, Any]:
                 )
             ]
         )
-    return {str(k): v for k, v in meta.items()}
+    mapping = {str(k): v for k, v in meta.items()}
+    errors = [SourceError(problem, field=key) for key, problem in problems(mapping)]
+    if errors:
+        raise InvalidSource(errors)
+    return mapping
 
 
 def _key_lines(block: str) -> dict[str, int]:
@@ -355,6 +375,6 @@ def _json_safe(value: Any) -> Any:
         return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
     return value

@@ -1,0 +1,57 @@
+"""Front matter as plain data: what YAML or TOML may produce but a store cannot keep.
+
+YAML anchors and aliases make shared or self-referring values (a small file can then expand to
+billions of items when written out); `!!binary` and `!!set` make bytes and sets; both languages
+spell NaN and infinity, which JSON cannot hold; an escape can put a NUL character into text,
+which PostgreSQL refuses. Each is reported against its field instead of failing later."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, time
+from typing import Any
+
+MAX_DEPTH = 32
+ALIAS = "YAML anchors and aliases (& and *) are not supported here; write the value out in full"
+
+
+def problems(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, what is wrong) for each top-level field whose value is not plain data."""
+    found = []
+    seen: set[int] = set()
+    for key, value in meta.items():
+        problem = _first_problem(value, seen)
+        if problem:
+            found.append((str(key), problem))
+    return found
+
+
+def _first_problem(value: Any, seen: set[int]) -> str | None:
+    """Walks the value without recursion, so depth cannot exhaust the Python stack."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if id(item) in seen:
+                return ALIAS
+            if depth > MAX_DEPTH:
+                return f"nested more than {MAX_DEPTH} levels deep; flatten the value"
+            seen.add(id(item))
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+            continue
+        problem = _scalar_problem(item)
+        if problem:
+            return problem
+    return None
+
+
+def _scalar_problem(item: Any) -> str | None:
+    if isinstance(item, str):
+        return "contains a NUL character (\\0); remove it" if "\x00" in item else None
+    if isinstance(item, float) and not math.isfinite(item):
+        return "NaN and infinity are not numbers a piece can keep; write a number or text"
+    if item is None or isinstance(item, bool | int | float | datetime | date | time):
+        return None
+    kind = {bytes: "binary data (!!binary)", set: "a set (!!set)", tuple: "a pair list"}
+    return f"{kind.get(type(item), type(item).__name__)} is not supported; use text or a list"
