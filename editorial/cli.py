@@ -18,7 +18,7 @@ from editorial.cli_calendar import calendar_command
 from editorial.cli_feedback import audit, feedback_app
 from editorial.cli_gaps import gaps_command
 from editorial.cli_users import users_app
-from editorial.clitools import OutputFormat, console, load_settings, open_store
+from editorial.clitools import OutputFormat, console, fail, load_settings, open_store
 from editorial.settings import Settings
 
 app = typer.Typer(
@@ -45,7 +45,7 @@ def init(
 ) -> None:
     """Create a new content folder: a taxonomy and two example pieces."""
     if directory.exists() and any(directory.iterdir()):
-        console.print(f"[red]{directory} is not empty; choose a new folder.[/red]")
+        fail(f"{directory} is not empty; choose a new folder.")
         raise typer.Exit(1)
     shutil.copytree(SKELETON, directory, dirs_exist_ok=True)
     console.print(f"Created {directory}. Next: EDITORIAL_CONTENT_DIR={directory} editorial serve")
@@ -77,7 +77,7 @@ def _ingest_step(settings: Settings, engine, quiet: bool, workers: int):
     from editorial.taxonomy import TaxonomyError
 
     if not settings.content_dir.is_dir():
-        console.print(f"[red]No content folder at {settings.content_dir}.[/red]")
+        fail(f"No content folder at {settings.content_dir}.")
         raise typer.Exit(1)
     try:
         with _progress(not quiet and console.is_terminal) as (on_total, on_advance):
@@ -89,7 +89,7 @@ def _ingest_step(settings: Settings, engine, quiet: bool, workers: int):
                 on_advance=on_advance,
             )
     except TaxonomyError as exc:
-        console.print(f"[red]{exc}[/red]")
+        fail(f"{exc}")
         raise typer.Exit(1) from exc
 
 
@@ -232,7 +232,7 @@ def _export_markdown(word: Path, directory: Path, as_json: bool) -> None:
     from editorial.cli_workflow import export_markdown_command
 
     if str(word) != "markdown":
-        console.print(f"[red]Unexpected '{directory}': use 'export OUT' or 'export markdown DIR'.")
+        fail(f"Unexpected '{directory}': use 'export OUT' or 'export markdown DIR'.")
         raise typer.Exit(2)
     export_markdown_command(directory, as_json)
 
@@ -247,10 +247,10 @@ def _export_step(
     try:
         return export_site(engine, settings, out, base_url=base_url, full=full, workers=workers)
     except (ExportError, TaxonomyError) as exc:
-        console.print(f"[red]Export failed: {exc}[/red]")
+        fail(f"Export failed: {exc}")
         raise typer.Exit(1) from exc
     except OSError as exc:
-        console.print(f"[red]Export failed: {exc.filename or out}: {exc.strerror}[/red]")
+        fail(f"Export failed: {exc.filename or out}: {exc.strerror}")
         raise typer.Exit(1) from exc
 
 

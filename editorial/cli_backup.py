@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from editorial.clitools import console, load_settings, open_store
+from editorial.clitools import fail, load_settings, open_store
 
 
 def dump_command(
@@ -20,10 +20,10 @@ def dump_command(
         with open_store(load_settings()) as engine, dump_file(file) as out:
             counts = dump(engine, out)
     except BackupError as error:
-        console.print(f"[red]Dump failed: {error}[/red]")
+        fail(f"Dump failed: {error}")
         raise typer.Exit(1) from None
     except OSError as error:
-        console.print(f"[red]Dump failed: {error.filename or file}: {error.strerror}[/red]")
+        fail(f"Dump failed: {error.filename or file}: {error.strerror}")
         raise typer.Exit(1) from None
     typer.echo(f"Dumped {sum(counts.values())} rows from {len(counts)} tables to {file}.")
 
@@ -38,9 +38,9 @@ def restore_command(
         with open_store(load_settings(), migrate=False) as engine:
             counts = restore(engine, read_lines(file))
     except BackupError as error:
-        console.print(f"[red]Restore failed: {file}: {error}[/red]")
+        fail(f"Restore failed: {file}: {error}")
         raise typer.Exit(1) from None
     except OSError as error:
-        console.print(f"[red]Restore failed: {error.filename or file}: {error.strerror}[/red]")
+        fail(f"Restore failed: {error.filename or file}: {error.strerror}")
         raise typer.Exit(1) from None
     typer.echo(f"Restored {sum(counts.values())} rows into {len(counts)} tables from {file}.")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from editorial.clitools import console, load_settings, open_store
+from editorial.clitools import fail, load_settings, open_store
 
 if TYPE_CHECKING:
     from editorial.calendar import Calendar
@@ -55,7 +55,7 @@ def calendar_command(
         last = parse_day(end, "--to") if end else None
         query = make_query(site, first, last, status=status, assignee=assignee, **filters)
     except CalendarError as error:
-        console.print(f"[red]{error}[/red]")
+        fail(f"{error}")
         raise typer.Exit(1) from None
     with open_store(settings) as engine, Session(engine) as session:
         result = calendar(session, site, query, EVERYONE)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from editorial.clitools import ReportFormat, console, load_settings, open_store
+from editorial.clitools import ReportFormat, console, fail, load_settings, open_store
 
 feedback_app = typer.Typer(help="Readers' ratings and comments.", no_args_is_help=True)
 
@@ -110,6 +110,6 @@ def moderate(
         with open_store(load_settings()) as engine, session_scope(engine) as session:
             changed = run_moderate(session, ids, action)
     except ModerationError as error:
-        console.print(f"[red]{error}[/red]")
+        fail(f"{error}")
         raise typer.Exit(1) from None
     typer.echo(f"{changed} comment{'s' if changed != 1 else ''} changed.")

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from editorial.clitools import ReportFormat, console, load_settings, open_store
+from editorial.clitools import ReportFormat, fail, load_settings, open_store
 
 if TYPE_CHECKING:
     from editorial.gaps import GapReport
@@ -41,7 +41,7 @@ def gaps_command(
         with open_store(settings) as engine, Session(engine) as session:
             report = gap_report(session, taxonomy, topic=topic, as_of=moment, limit=limit)
     except (CoverageError, TaxonomyError) as exc:
-        console.print(f"[red]{exc}[/red]")
+        fail(f"{exc}")
         raise typer.Exit(1) from exc
     if output == ReportFormat.json:
         typer.echo(json.dumps(report.as_json(), indent=2))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from editorial.clitools import console, load_settings, open_store
+from editorial.clitools import fail, load_settings, open_store
 
 users_app = typer.Typer(help="Manage editors and contributors.", no_args_is_help=True)
 
@@ -37,7 +37,7 @@ def add(
             user = create_user(session, name, email, role, password)
             summary = f"Added {user.name} <{user.email}> as {user.role}."
     except AuthError as error:
-        console.print(f"[red]{error}[/red]")
+        fail(f"{error}")
         raise typer.Exit(1) from None
     typer.echo(summary)
 
@@ -52,7 +52,7 @@ def token(email: Annotated[str, typer.Argument(help="Whose token.")]) -> None:
         user = find_user(session, email)
         secret = issue_token(session, user) if user else None
     if secret is None:
-        console.print(f"[red]No active account has the address {email}.[/red]")
+        fail(f"No active account has the address {email}.")
         raise typer.Exit(1)
     typer.echo(secret)
 

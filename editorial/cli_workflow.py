@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from editorial.clitools import console, load_settings, open_store
+from editorial.clitools import fail, load_settings, open_store
 
 
 def export_markdown_command(directory: Path, as_json: bool = False) -> None:
@@ -19,7 +19,7 @@ def export_markdown_command(directory: Path, as_json: bool = False) -> None:
         with open_store(settings) as engine:
             report = export_markdown(engine, settings.content_dir, directory)
     except OSError as exc:
-        console.print(f"[red]Export failed: {exc.filename or directory}: {exc.strerror}[/red]")
+        fail(f"Export failed: {exc.filename or directory}: {exc.strerror}")
         raise typer.Exit(1) from exc
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))

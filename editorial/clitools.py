@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 console = Console(stderr=True, soft_wrap=True)
 
 
+def fail(message: str) -> None:
+    """Print an error for a person, in red, taken literally (paths may hold brackets)."""
+    console.print(message, style="red", markup=False, highlight=False)
+
+
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
