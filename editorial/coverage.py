@@ -12,13 +12,13 @@ and gap = max(0, target - fresh - planned), priority = gap x the three terms' we
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, Select, and_, case, func, or_
+from sqlalchemy import CTE, ColumnElement, and_, case, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -279,88 +279,3 @@ def cell_pieces(
         .limit(limit)
     )
     return [CellPiece(*row) for row in session.exec(statement)]
-
-
-@dataclass(frozen=True)
-class ReviewItem:
-    """A published piece that needs an editor's look, and why."""
-
-    slug: str
-    title: str
-    published_at: datetime
-    review_by: date | None
-    reasons: tuple[str, ...]
-    weight: float  # the summed weights of the wanted cells it covers
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self) | {
-            "published_at": clock.to_utc(self.published_at).isoformat(),
-            "review_by": self.review_by.isoformat() if self.review_by else None,
-            "reasons": list(self.reasons),
-        }
-
-
-def review_queue(
-    session: Session,
-    taxonomy: Taxonomy,
-    *,
-    as_of: datetime | None = None,
-    limit: int = 50,
-    flags: Mapping[str, Select] | None = None,
-) -> list[ReviewItem]:
-    """Published pieces no longer fresh or past `review_by`, heaviest cells first.
-
-    `flags` adds reasons of its own: each name maps to a query of piece ids (such as the
-    low-rated pieces of the feedback report) whose published pieces join the queue."""
-    window = Window.of(taxonomy, as_of)
-    reasons = {
-        "stale": published_at() < window.fresh_since,
-        "review due": col(Piece.review_by) < window.today,
-        **{name: col(Piece.id).in_(ids) for name, ids in (flags or {}).items()},
-    }
-    a, s, t = (aliased(PieceTerm, name=name) for name in ("a", "s", "t"))
-    weight = func.coalesce(func.sum(cell_weight(taxonomy, a.term, s.term, t.term)), 0)
-    statement = (
-        select(Piece.slug, Piece.title, published_at(), Piece.review_by, weight)
-        .add_columns(*(func.max(case((test, 1), else_=0)) for test in reasons.values()))
-        .outerjoin(a, _tag(a, "audience"))
-        .outerjoin(s, _tag(s, "stage"))
-        .outerjoin(t, _tag(t, "topic"))
-        .where(is_published(window.as_of), or_(*reasons.values()))
-        .group_by(col(Piece.id), Piece.slug, Piece.title, published_at(), Piece.review_by)
-        .order_by(weight.desc(), published_at(), Piece.slug)
-        .limit(limit)
-    )
-    names = list(reasons)
-    return [
-        ReviewItem(
-            slug,
-            title,
-            at,
-            by,
-            tuple(n for n, hit in zip(names, hits, strict=True) if hit),
-            float(w),
-        )
-        for slug, title, at, by, w, *hits in session.exec(statement)
-    ]
-
-
-def cell_weight(taxonomy: Taxonomy, audience: Any, stage: Any, topic: Any) -> ColumnElement:
-    """SQL for a cell's weight (audience x stage x topic), 0 where its target is 0."""
-    weights = [
-        case({t.slug: t.weight for t in taxonomy.terms(d)}, value=term, else_=0.0)
-        for d, term in (("audience", audience), ("stage", stage), ("topic", topic))
-    ]
-    overrides = taxonomy.targets.overrides
-    terms = {"audience": audience, "stage": stage, "topic": topic}
-
-    def having(test: Callable[[int], bool]) -> list[ColumnElement[bool]]:
-        return [
-            terms[d].in_([slug for slug, n in overrides.get(d, {}).items() if test(n)])
-            for d in terms
-        ]
-
-    wanted = and_(~or_(*having(lambda n: n == 0)), or_(*having(lambda n: n > 0)))
-    if taxonomy.targets.per_cell > 0:
-        wanted = ~or_(*having(lambda n: n == 0))
-    return case((wanted, weights[0] * weights[1] * weights[2]), else_=0.0)

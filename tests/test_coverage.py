@@ -19,14 +19,16 @@ from typer.testing import CliRunner
 from editorial.cli import app
 from editorial.clock import to_utc
 from editorial.commission import CommissionRequest, commission
-from editorial.coverage import CellState, CoverageError, coverage, parse_as_of, review_queue
+from editorial.coverage import CellState, CoverageError, coverage, parse_as_of
 from editorial.gaps import gap_report
 from editorial.models import Piece, PieceTerm, Status
+from editorial.refresh import review_queue
 from editorial.settings import Settings
 from editorial.taxonomy import Targets, Taxonomy, TaxonomyError, Term, parse_taxonomy
 from tests.conftest import FROZEN
 
 DAY = timedelta(days=1)
+AXES = ("audience", "stage", "topic")
 runner = CliRunner()
 PIPELINE = {Status.PLANNED, Status.DRAFT, Status.REVIEW, Status.APPROVED}
 
@@ -141,6 +143,30 @@ def py_cells(taxonomy: Taxonomy, specs: list[Spec], at: datetime) -> list[tuple]
     return rows
 
 
+def py_queue(taxonomy: Taxonomy, specs: list[Spec], at: datetime) -> list[tuple]:
+    """The review queue as (slug, reasons, weight), heaviest first."""
+    found = []
+    for p in specs:
+        out = p.publish_at or p.created_at
+        reasons = ("stale",) * (out < at - taxonomy.targets.fresh_days * DAY) + ("review due",) * (
+            p.review_by is not None and p.review_by < at.date()
+        )
+        if not py_published(p, at) or not reasons:
+            continue
+        weight = sum(
+            a.weight * s.weight * t.weight
+            for a in taxonomy.terms("audience")
+            for s in taxonomy.terms("stage")
+            for t in taxonomy.terms("topic")
+            if a.slug in p.terms["audience"]
+            and s.slug in p.terms["stage"]
+            and t.slug in p.terms["topic"]
+            and py_target(taxonomy.targets, (a.slug, s.slug, t.slug)) > 0
+        )
+        found.append((-weight, out, p.slug, reasons))
+    return [(slug, reasons, -weight) for weight, _, slug, reasons in sorted(found)]
+
+
 def as_rows(cells: list[Any]) -> list[tuple]:
     return [
         (c.audience, c.stage, c.topic, c.published, c.fresh, c.planned, c.target, c.gap, c.priority)
@@ -167,7 +193,7 @@ def taxonomies(draw: st.DrawFn) -> Taxonomy:
         if chosen:
             overrides[dimension] = {slug: draw(st.integers(0, 3)) for slug in chosen}
     targets = Targets(
-        per_cell=draw(st.integers(0, 2)),
+        per_cell=draw(st.sampled_from([0, 0, 1, 2])),
         fresh_days=draw(st.sampled_from([7, 30, 365])),
         horizon_weeks=draw(st.integers(1, 8)),
         overrides=overrides,
@@ -255,6 +281,10 @@ def test_sql_report_matches_a_python_recomputation(
         sliced = coverage(session, taxonomy, topic=topic, as_of=as_of)
         assert as_rows(sliced) == [row for row in expected if row[2] == topic]
         report = gap_report(session, taxonomy, as_of=as_of, limit=5)
+        queue = review_queue(session, taxonomy, as_of=as_of, limit=100)
+    assert [(i.slug, i.reasons, i.weight) for i in queue] == py_queue(
+        taxonomy, scenario.specs, as_of
+    )
     ranked = sorted((row for row in expected if row[7] > 0), key=lambda row: -row[8])[:5]
     assert [(r.audience, r.stage, r.topic, r.priority) for r in report.recommendations] == [
         (row[0], row[1], row[2], row[8]) for row in ranked
@@ -513,3 +543,16 @@ def test_gaps_command(settings: Settings, engine: Engine, frozen_clock: datetime
     wrong = runner.invoke(app, ["gaps", "--topic", "clod"])
     assert wrong.exit_code == 1
     assert "unknown topic 'clod'; did you mean 'cloud'?" in wrong.output
+
+
+def test_with_no_default_target_only_cells_with_a_positive_target_weigh(
+    session: Session, frozen_clock: datetime
+) -> None:
+    terms = {d: (Term(f"{d[0]}0", "x", "", 1.0), Term(f"{d[0]}1", "y", "", 2.0)) for d in AXES}
+    taxonomy = Taxonomy(terms, Targets(per_cell=0, fresh_days=7, overrides={"audience": {"a0": 2}}))
+    cells = {"audience": ["a0", "a1"], "stage": ["s0", "s1"], "topic": ["t1"]}
+    store(session, [Spec("old", publish_at=frozen_clock - 30 * DAY, terms=cells)])
+    # a0's cells are wanted (target 2), a1's are not (no target applies, per_cell 0)
+    assert [(i.slug, i.weight) for i in review_queue(session, taxonomy)] == [("old", 6.0)]
+    targets = {(c.audience, c.target) for c in coverage(session, taxonomy)}
+    assert targets == {("a0", 2), ("a1", 0)}

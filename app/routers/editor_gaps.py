@@ -18,8 +18,8 @@ from app.routers.gaps import TaxonomyDep
 from editorial.auth import SignedIn
 from editorial.commission import CommissionRequest, commission
 from editorial.coverage import CellState, CoverageError, Window, cell_pieces, parse_as_of
-from editorial.coverage import review_queue as stale_pieces
 from editorial.gaps import gap_report, heatmap
+from editorial.refresh import review_queue as stale_pieces
 from editorial.taxonomy import Taxonomy
 
 router = APIRouter(prefix="/editor/gaps", tags=["dashboard"], include_in_schema=False)

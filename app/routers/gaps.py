@@ -15,10 +15,11 @@ from sqlmodel import Session
 from app.deps import EditorUser, SessionDep, SettingsDep
 from editorial.clock import to_utc
 from editorial.commission import CommissionRequest, commission
-from editorial.coverage import CoverageError, parse_as_of, review_queue
+from editorial.coverage import CoverageError, parse_as_of
 from editorial.gaps import gap_report
 from editorial.models import Piece
 from editorial.pieces import terms_of
+from editorial.refresh import review_queue
 from editorial.taxonomy import Taxonomy, TaxonomyError, current_taxonomy
 
 router = APIRouter(prefix="/api", tags=["gaps"])
