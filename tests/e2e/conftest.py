@@ -187,7 +187,9 @@ def _wait_until_healthy(server: subprocess.Popen[bytes], url: str, log: Path) ->
 
 @pytest.fixture(scope="session")
 def playwright_driver() -> Iterator[Playwright]:
-    """Playwright's driver, when the package is installed."""
+    """Playwright's driver, when the package and the browser it drives are installed."""
+    if not CHROMIUM.exists():
+        _missing(f"No Chromium at {CHROMIUM}")
     if not PLAYWRIGHT:
         _missing("The playwright package is not installed")
     from playwright.sync_api import sync_playwright
@@ -199,8 +201,6 @@ def playwright_driver() -> Iterator[Playwright]:
 @pytest.fixture(scope="session")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     """Debian's Chromium, headless; Playwright's own browser download is not used."""
-    if not CHROMIUM.exists():
-        _missing(f"No Chromium at {CHROMIUM}")
     browser = playwright_driver.chromium.launch(
         executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
     )
