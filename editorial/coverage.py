@@ -157,8 +157,9 @@ def piece_flags(window: Window, topic: str | None = None) -> CTE:
     )
     if topic is not None:
         statement = statement.where(col(Piece.id).in_(tagged("topic", topic)))
-    # Materialised: the tests run once per piece, not once per cell the piece is tagged for.
-    return statement.cte("flags").prefix_with("MATERIALIZED")
+    # SQLite materialised, so that the tests run once per piece and not once per cell it is
+    # tagged for; PostgreSQL plans the joins better when it may inline the query.
+    return statement.cte("flags").prefix_with("MATERIALIZED", dialect="sqlite")
 
 
 def cell_counts(

@@ -45,7 +45,7 @@ def review_queue(
     limit: int = 50,
     flags: Mapping[str, Select] | None = None,
 ) -> list[ReviewItem]:
-    """Published pieces no longer fresh or past `review_by`, heaviest cells first.
+    """Published pieces no longer fresh or past `review_by`: heaviest cells, then oldest, first.
 
     `flags` adds reasons of its own: each name maps to a query of piece ids (such as the
     low-rated pieces of the feedback report) whose published pieces join the queue."""
@@ -56,15 +56,27 @@ def review_queue(
         **{name: col(Piece.id).in_(ids) for name, ids in (flags or {}).items()},
     }
     tag = aliased(PieceTerm, name="tag")
-    weight = piece_weight(taxonomy, tag)
-    statement = (
-        select(Piece.slug, Piece.title, published_at(), Piece.review_by, weight)
-        .add_columns(*(func.max(case((test, 1), else_=0)) for test in reasons.values()))
+    weight = piece_weight(taxonomy, tag).label("weight")
+    hits = [
+        func.max(case((test, 1), else_=0)).label(f"hit{n}")
+        for n, test in enumerate(reasons.values())
+    ]
+    at = func.max(published_at()).label("at")
+    # ranked by piece id alone (no wide columns), then only the first `limit` are read in full
+    ranked = (
+        select(col(Piece.id).label("id"), at, weight, *hits)
         .outerjoin(tag, tag.piece_id == Piece.id)
         .where(is_published(window.as_of), or_(*reasons.values()))
-        .group_by(col(Piece.id), Piece.slug, Piece.title, published_at(), Piece.review_by)
-        .order_by(weight.desc(), published_at(), Piece.slug)
+        .group_by(col(Piece.id))
+        .order_by(weight.desc(), at, col(Piece.id))
         .limit(limit)
+        .subquery("ranked")
+    )
+    statement = (
+        select(Piece.slug, Piece.title, ranked.c.at, Piece.review_by, ranked.c.weight)
+        .add_columns(*(ranked.c[hit.name] for hit in hits))
+        .join(ranked, ranked.c.id == Piece.id)
+        .order_by(ranked.c.weight.desc(), ranked.c.at, ranked.c.id)
     )
     names = list(reasons)
     return [
@@ -73,10 +85,10 @@ def review_queue(
             title,
             at,
             by,
-            tuple(n for n, hit in zip(names, hits, strict=True) if hit),
+            tuple(n for n, hit in zip(names, found, strict=True) if hit),
             float(w),
         )
-        for slug, title, at, by, w, *hits in session.exec(statement)
+        for slug, title, at, by, w, *found in session.exec(statement)
     ]
 
 

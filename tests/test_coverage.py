@@ -146,7 +146,7 @@ def py_cells(taxonomy: Taxonomy, specs: list[Spec], at: datetime) -> list[tuple]
 def py_queue(taxonomy: Taxonomy, specs: list[Spec], at: datetime) -> list[tuple]:
     """The review queue as (slug, reasons, weight), heaviest first."""
     found = []
-    for p in specs:
+    for index, p in enumerate(specs):
         out = p.publish_at or p.created_at
         reasons = ("stale",) * (out < at - taxonomy.targets.fresh_days * DAY) + ("review due",) * (
             p.review_by is not None and p.review_by < at.date()
@@ -163,8 +163,8 @@ def py_queue(taxonomy: Taxonomy, specs: list[Spec], at: datetime) -> list[tuple]
             and t.slug in p.terms["topic"]
             and py_target(taxonomy.targets, (a.slug, s.slug, t.slug)) > 0
         )
-        found.append((-weight, out, p.slug, reasons))
-    return [(slug, reasons, -weight) for weight, _, slug, reasons in sorted(found)]
+        found.append((-weight, out, index, p.slug, reasons))  # ties: the earlier stored first
+    return [(slug, reasons, -weight) for weight, _, _, slug, reasons in sorted(found)]
 
 
 def as_rows(cells: list[Any]) -> list[tuple]:
