@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from editorial.auth import create_user, issue_token, start_session
 from editorial.ingest import ingest
-from editorial.models import Piece, Revision, User
+from editorial.models import Piece, Rating, Revision, User
 
 FIELDS = ("audience", "stage", "topic", "published", "fresh", "planned", "target", "gap")
 ENDPOINTS = ["/api/gaps", "/api/gaps.csv", "/api/gaps/review-queue"]
@@ -253,3 +253,19 @@ def test_the_heatmap_is_for_editors(
         session.commit()
     client.cookies.set("editorial_session", secret)
     assert client.get("/editor/gaps").status_code == 403
+
+
+def test_low_rated_pieces_join_the_review_queue(editor: TestClient, engine: Engine) -> None:
+    def queued() -> dict[str, list[str]]:
+        items = editor.get("/api/gaps/review-queue").json()["items"]
+        return {item["slug"]: item["reasons"] for item in items}
+
+    slug = editor.get("/api/pieces").json()["items"][0]["slug"]
+    with Session(engine) as session:
+        piece_id = session.exec(select(Piece.id).where(Piece.slug == slug)).one()
+    assert "low rated" not in queued().get(slug, [])
+    with Session(engine) as session:
+        for reader in range(6):
+            session.add(Rating(piece_id=piece_id, reader=f"reader-{reader}", stars=1))
+        session.commit()
+    assert "low rated" in queued()[slug]

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from app.dashboard import render_dashboard
 from app.deps import DashboardEditor, SessionDep
 from app.routers.gaps import TaxonomyDep
+from editorial.audit import low_rated_query
 from editorial.auth import SignedIn
 from editorial.commission import CommissionRequest, commission
 from editorial.coverage import CellState, CoverageError, Window, cell_pieces, parse_as_of
@@ -114,7 +115,13 @@ def render_page(
         as_of=query.get("as_of", "") if moment else "",
         selected=selected,
         pieces=pieces,
-        queue=stale_pieces(session, taxonomy, as_of=report.as_of, limit=10),
+        queue=stale_pieces(
+            session,
+            taxonomy,
+            as_of=report.as_of,
+            limit=10,
+            flags={"low rated": low_rated_query(request.app.state.settings)},
+        ),
         states=STATE_NOTES,
         commissioned=commissioned,
         errors=errors,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from app.deps import EditorUser, SessionDep, SettingsDep
+from editorial.audit import low_rated_query
 from editorial.clock import to_utc
 from editorial.commission import CommissionRequest, commission
 from editorial.coverage import CoverageError, parse_as_of
@@ -142,10 +143,12 @@ def commissioned(session: Session, piece: Piece) -> Commissioned:
 def read_review_queue(
     session: SessionDep,
     taxonomy: TaxonomyDep,
+    settings: SettingsDep,
     _editor: EditorUser,
     as_of: AsOfQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
-    """Published pieces no longer fresh or past their review date, heaviest cells first."""
-    items = review_queue(session, taxonomy, as_of=moment(as_of), limit=limit)
+    """Published pieces no longer fresh, past their review date or rated low, heaviest cells first."""
+    flags = {"low rated": low_rated_query(settings)}
+    items = review_queue(session, taxonomy, as_of=moment(as_of), limit=limit, flags=flags)
     return {"items": [item.as_json() for item in items]}
