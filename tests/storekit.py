@@ -27,8 +27,15 @@ def extra_store(kind: str, folder: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{folder / f'extra-{uuid.uuid4().hex[:8]}.db'}"
         return
+    with pg_schema() as url:
+        yield url
+
+
+@contextmanager
+def pg_schema(prefix: str = "t") -> Iterator[str]:
+    """The URL of a new, empty schema on the test PostgreSQL server, dropped afterwards."""
     assert PG_URL, "PostgreSQL stores need EDITORIAL_TEST_DATABASE_URL"
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = make_engine(PG_URL)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))

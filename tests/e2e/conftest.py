@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import text
 
 try:
     import playwright.sync_api  # noqa: F401
@@ -40,6 +39,8 @@ except ImportError:
     PLAYWRIGHT = False
 else:
     PLAYWRIGHT = True
+
+from storekit import pg_schema
 
 from editorial.auth import create_user
 from editorial.db import make_engine, session_scope, upgrade
@@ -107,17 +108,8 @@ def database_url_e2e() -> Iterator[str]:
         yield f"sqlite:///{folder / 'editorial.db'}"
         shutil.rmtree(folder, ignore_errors=True)
         return
-    schema = f"e2e_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_schema("e2e") as url:
+        yield url
 
 
 def _prepare_store(database_url: str, content_dir: Path) -> None:
