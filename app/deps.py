@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from editorial.auth import SignedIn, resume_session, user_for_token
@@ -17,13 +18,18 @@ from editorial.site import Pages
 from editorial.taxonomy import current_taxonomy
 
 
-def get_settings(request: Request) -> Settings:
-    """The settings the application was built with."""
+async def get_settings(request: Request) -> Settings:
+    """The settings the application was built with (a coroutine: no worker thread needed)."""
     return request.app.state.settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One database session per request."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One database session per request, used from the request's worker threads.
+
+    A coroutine on purpose: closing the session hands its connection back to the pool on the
+    event loop. Were it closed in a worker thread, a burst of requests could take every thread
+    to wait for a connection that only a thread could give back (a deadlock until the pool's
+    timeout, found by bench/load.py)."""
     with Session(request.app.state.engine) as session:
         yield session
 
@@ -32,8 +38,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_pages(request: Request, settings: SettingsDep) -> Pages:
-    """The public pages, with the taxonomy as it is on disk now."""
+async def get_pages(request: Request, settings: SettingsDep) -> Pages:
+    """The public pages, with the taxonomy as it is on disk now (one stat() per request)."""
     taxonomy = current_taxonomy(settings.content_dir / "taxonomy.yaml")
     return Pages(request.app.state.renderer, taxonomy, settings.page_size)
 
@@ -51,15 +57,21 @@ SESSION_COOKIE = "editorial_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def get_signed_in(request: Request, session: SessionDep) -> SignedIn | None:
-    """The caller, from a bearer token or a session cookie; cookie writes must carry CSRF."""
-    header = request.headers.get("authorization", "")
+def _identify(session: Session, header: str, cookie: str | None) -> SignedIn | None:
     if header[:7].lower() == "bearer ":
         user = user_for_token(session, header[7:].strip())
         return SignedIn(user, via="token") if user else None
+    return resume_session(session, cookie) if cookie else None
+
+
+async def get_signed_in(request: Request, session: SessionDep) -> SignedIn | None:
+    """The caller, from a bearer token or a session cookie; cookie writes must carry CSRF.
+
+    The store is read in a worker thread: the event loop never waits on the database."""
+    header = request.headers.get("authorization", "")
     cookie = request.cookies.get(SESSION_COOKIE)
-    signed_in = resume_session(session, cookie) if cookie else None
-    if signed_in and request.method not in SAFE_METHODS:
+    signed_in = await run_in_threadpool(_identify, session, header, cookie)
+    if signed_in and signed_in.via != "token" and request.method not in SAFE_METHODS:
         await _check_csrf(request, signed_in.csrf_token)
     return signed_in
 

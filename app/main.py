@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        app.state.renderer.warm()
         yield
         engine.dispose()
 
@@ -54,9 +55,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.renderer = Renderer(settings)
     app.state.catalogs = CatalogCache()
-    # The public pages router goes last: its catch-all paths must not shadow the others.
+    # Routes match in order: the busiest (ratings, then the public pages) come first.
+    app.include_router(feedback.router)
+    app.router.routes.extend(pages.routes)
     routers = [
-        feedback,  # first: ratings are the busiest path, and routes match in order
         health,
         pieces,
         static,
@@ -70,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gaps,
         editor_gaps,
     ]
-    for module in [*routers, pages]:
+    for module in routers:
         app.include_router(module.router)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_middleware(FeedbackCORS, settings=settings)

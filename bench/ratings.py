@@ -18,226 +18,52 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import os
-import random
 import shlex
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from dataclasses import dataclass, field
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 
-# httpcore asks sniffio which event loop runs on every request; without sniffio installed
-# that is a failed import each time, which costs the client more than the server's whole
-# request. Marking it absent makes the answer "asyncio" at once.
-sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
-
-import httpx  # noqa: E402
-
-REPO = Path(__file__).resolve().parent.parent
-BENCH_NET = ipaddress.ip_network("198.18.0.0/15")  # RFC 2544: reserved for benchmarks
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-@dataclass
-class Tally:
-    """What the client saw: latencies of counted requests, errors, and the expected store."""
-
-    latencies: list[float] = field(default_factory=list)
-    errors: dict[str, int] = field(default_factory=dict)
-    ratings: int = 0
-    expected: dict[str, tuple[str, int]] = field(default_factory=dict)  # cookie -> (slug, stars)
-
-    def error(self, kind: str) -> None:
-        self.errors[kind] = self.errors.get(kind, 0) + 1
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def prepare_store(url: str) -> None:
-    """Upgrade the store and ingest the sample site, in this process."""
-    sys.path.insert(0, str(REPO))
-    from editorial.db import make_engine, upgrade
-    from editorial.ingest import ingest
-
-    engine = make_engine(url)
-    upgrade(engine)
-    report = ingest(engine, REPO / "content")
-    assert not report.errors, report.errors
-    engine.dispose()
-
-
-def start_server(url: str, workers: int, port: int) -> subprocess.Popen:
-    env = os.environ | {
-        "EDITORIAL_DATABASE_URL": url,
-        "EDITORIAL_CONTENT_DIR": str(REPO / "content"),
-        "EDITORIAL_TRUSTED_PROXIES": "127.0.0.1",
-        "EDITORIAL_BASE_URL": f"http://127.0.0.1:{port}/",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "app.main:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "--no-proxy-headers",  # as `editorial serve`: the app decides whom to believe
-    ]
-    server = subprocess.Popen(command, cwd=REPO, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    stop_server(server)
-    raise SystemExit("the server did not start within 60 s")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(5)
-
-
-def process_cpu(root: int) -> float:
-    """CPU seconds used so far by a process and its children (Linux /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid, ppid = int(entry.name), int(fields[1])
-        if root in (pid, ppid):
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
-
-
-def reader_cookie(response: httpx.Response) -> str | None:
-    for header in response.headers.get_list("set-cookie"):
-        if header.startswith("editorial_reader="):
-            return header.split(";", 1)[0].split("=", 1)[1]
-    return None
-
-
-async def one_reader(
-    client: httpx.AsyncClient, slugs: list[str], tally: Tally, count: bool
-) -> None:
-    """A new reader rates a piece; one in three then rates it again with their cookie."""
-    slug = random.choice(slugs)
-    address = str(BENCH_NET[random.randrange(1, BENCH_NET.num_addresses - 1)])
-    headers = {"X-Forwarded-For": address}
-    cookie = None
-    for _ in range(2 if random.random() < 1 / 3 else 1):
-        stars = random.randint(1, 5)
-        if cookie:
-            headers["Cookie"] = f"editorial_reader={cookie}"
-        started = time.perf_counter()
-        try:
-            response = await client.post(
-                f"/api/pieces/{slug}/ratings", json={"stars": stars}, headers=headers
-            )
-        except httpx.HTTPError as error:
-            tally.error(type(error).__name__)
-            return
-        elapsed = time.perf_counter() - started
-        if response.status_code != 200:
-            tally.error(f"HTTP {response.status_code}")
-            return
-        cookie = cookie or reader_cookie(response)
-        if cookie is None:
-            tally.error("no cookie")
-            return
-        tally.expected[cookie] = (slug, stars)
-        if count:
-            tally.latencies.append(elapsed)
-            tally.ratings += 1
+from harness import (
+    PG_URL,
+    Kind,
+    check_ratings,
+    clients,
+    free_port,
+    one_rater,
+    prepare_store,
+    process_cpu,
+    public_slugs,
+    start_server,
+    stop_server,
+    with_pg_schema,
+)
 
 
 async def load(
     base: str, seconds: float, concurrency: int, max_requests: int
-) -> tuple[Tally, float]:
-    """Keep `concurrency` readers going for `seconds` (after a short warm-up).
-
-    Each worker has its own client and connection: one shared pool scans all its connections
-    on every request, which would make the client, not the server, the bottleneck."""
-    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-    one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    clients = [
-        httpx.AsyncClient(base_url=base, limits=one, timeout=30, cookies=no_cookies)
-        for _ in range(concurrency)
-    ]
+) -> tuple[Kind, dict[str, tuple[str, int]], float]:
+    """Keep `concurrency` readers going for `seconds` (after a short warm-up of 100 readers)."""
+    pool = clients(base, concurrency)
     try:
-        listing = (await clients[0].get("/api/pieces", params={"per_page": 100})).json()
-        slugs = [item["slug"] for item in listing["items"]]
-        tally = Tally()
+        slugs = await public_slugs(pool[0])
+        kind, expected = Kind(), {}
         await asyncio.gather(
-            *(one_reader(clients[i % concurrency], slugs, tally, False) for i in range(100))
+            *(one_rater(pool[i % concurrency], slugs, kind, expected, False) for i in range(100))
         )
         stop = time.perf_counter() + seconds
         started = time.perf_counter()
 
-        async def worker(client: httpx.AsyncClient) -> None:
-            while time.perf_counter() < stop and tally.ratings < max_requests:
-                await one_reader(client, slugs, tally, True)
+        async def worker(client) -> None:
+            while time.perf_counter() < stop and len(kind.latencies) < max_requests:
+                await one_rater(client, slugs, kind, expected, True)
 
-        await asyncio.gather(*(worker(client) for client in clients))
-        return tally, time.perf_counter() - started
+        await asyncio.gather(*(worker(client) for client in pool))
+        return kind, expected, time.perf_counter() - started
     finally:
-        for client in clients:
-            await client.aclose()
-
-
-def check_store(url: str, tally: Tally) -> tuple[int, int]:
-    """(ratings stored, ratings lost or wrong): the store against what the server accepted."""
-    from sqlalchemy import func
-    from sqlmodel import Session, select
-
-    from editorial.db import make_engine
-    from editorial.feedback import STARS
-    from editorial.models import Piece, Rating
-
-    engine = make_engine(url)
-    with Session(engine) as session:
-        stored = session.exec(select(func.count()).select_from(Rating)).one()
-        rows = session.exec(
-            select(Piece.slug, Rating.stars, func.count())
-            .join(Piece, Piece.id == Rating.piece_id)
-            .group_by(Piece.slug, Rating.stars)
-        ).all()
-    engine.dispose()
-    want: dict[tuple[str, int], int] = {}
-    for slug, stars in tally.expected.values():
-        want[slug, stars] = want.get((slug, stars), 0) + 1
-    have = {(slug, stars): n for slug, stars, n in rows if stars in STARS}
-    wrong = sum(abs(want.get(k, 0) - have.get(k, 0)) for k in set(want) | set(have))
-    return stored, wrong
+        for client in pool:
+            await client.close()
 
 
 def run(label: str, url: str, workers: int, args: argparse.Namespace) -> bool:
@@ -246,50 +72,25 @@ def run(label: str, url: str, workers: int, args: argparse.Namespace) -> bool:
     server = start_server(url, workers, port)
     try:
         cpu, client_cpu = process_cpu(server.pid), time.process_time()
-        tally, elapsed = asyncio.run(
+        kind, expected, elapsed = asyncio.run(
             load(f"http://127.0.0.1:{port}", args.seconds, args.concurrency, args.max_requests)
         )
         cpu, client_cpu = process_cpu(server.pid) - cpu, time.process_time() - client_cpu
     finally:
         stop_server(server)
-    stored, wrong = check_store(url, tally)
-    latencies = sorted(tally.latencies)
-    p50 = statistics.median(latencies) * 1000 if latencies else float("nan")
-    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan")
-    rate = tally.ratings / elapsed if elapsed else 0.0
-    errors = sum(tally.errors.values())
+    stored, wrong = check_ratings(url, expected)
+    ratings = len(kind.latencies)
+    rate = ratings / elapsed if elapsed else 0.0
+    errors = sum(kind.errors.values())
     print(
-        f"{label:<28} {rate:8.0f} ratings/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
-        f"requests {tally.ratings}  errors {errors} {tally.errors or ''}  "
-        f"readers {len(tally.expected)}  stored {stored}  lost or wrong {wrong}  "
-        f"CPU per rating: server {cpu * 1000 / max(1, tally.ratings + 100):.2f} ms, "
-        f"client {client_cpu * 1000 / max(1, tally.ratings + 100):.2f} ms"
+        f"{label:<28} {rate:8.0f} ratings/s  p50 {kind.percentile(0.5):6.1f} ms  "
+        f"p99 {kind.percentile(0.99):6.1f} ms  requests {ratings}  "
+        f"errors {errors} {kind.errors or ''}  readers {len(expected)}  stored {stored}  "
+        f"lost or wrong {wrong}  CPU per rating: "
+        f"server {cpu * 1000 / max(1, ratings + 100):.2f} ms, "
+        f"client {client_cpu * 1000 / max(1, ratings + 100):.2f} ms"
     )
-    return errors == 0 and wrong == 0 and stored == len(tally.expected)
-
-
-def postgres_schema_url(base: str) -> tuple[str, str]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    separator = "&" if "?" in base else "?"
-    return schema, f"{base}{separator}options=-csearch_path%3D{schema}"
-
-
-def with_pg_schema(base: str, action) -> bool:
-    from sqlalchemy import text
-
-    sys.path.insert(0, str(REPO))
-    from editorial.db import make_engine
-
-    schema, url = postgres_schema_url(base)
-    admin = make_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        return action(url)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    return errors == 0 and wrong == 0 and stored == len(expected)
 
 
 def main() -> None:

@@ -10,9 +10,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cache, cached_property
 
-from sqlalchemy import String, cast, func
+from sqlalchemy import Select, String, cast, func
 from sqlmodel import Session, col, select
 
 from editorial import clock
@@ -188,8 +188,12 @@ def _aliases(front_matter: dict | None) -> tuple[str, ...]:
 def change_key(session: Session) -> tuple:
     """Changes whenever any piece is added or changed: every write bumps a piece's `version`
     (and sets `updated_at`), and pieces are never deleted, only archived."""
-    row = session.exec(select(func.count(), func.sum(Piece.version), func.max(Piece.updated_at)))
-    return tuple(row.one())
+    return tuple(session.connection().execute(_change_key_query()).one())
+
+
+@cache
+def _change_key_query() -> Select:
+    return select(func.count(), func.sum(Piece.version), func.max(Piece.updated_at))
 
 
 def next_change(session: Session, at: datetime) -> datetime | None:

@@ -16,11 +16,11 @@ from datetime import timedelta
 from functools import cache
 from urllib.parse import urlsplit
 
-from sqlalchemy import DateTime, Engine, TextClause, bindparam, text
+from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from editorial import clock
+from editorial.limits import hit_all
 from editorial.models import StoreState
 from editorial.settings import Settings
 
@@ -158,35 +158,6 @@ def allowed_origins(settings: Settings) -> set[str]:
     listed = [o for o in settings.feedback_origins.replace(";", ",").split(",") if o.strip()]
     origins = {origin_of(u) for u in [settings.base_url, settings.feedback_api_url, *listed]}
     return origins - {""}
-
-
-@cache
-def _count_hits(rows: int) -> TextClause:
-    """One statement that counts a hit on `rows` limits (the fixed windows of editorial.limits).
-
-    Written out because SQLAlchemy compiles a many-row INSERT anew each time; this SQL reads
-    the same on SQLite and PostgreSQL."""
-    values = ", ".join(f"(:k{i}, :w{i}, 1, :e{i})" for i in range(rows))
-    sql = (
-        f'INSERT INTO throttle (key, "window", hits, expires_at) VALUES {values} '
-        'ON CONFLICT (key, "window") DO UPDATE SET hits = throttle.hits + 1 RETURNING key, hits'
-    )
-    moments = [bindparam(f"e{i}", type_=DateTime(timezone=True)) for i in range(rows)]
-    return text(sql).bindparams(*moments)
-
-
-def hit_all(session: Session, keys: list[tuple[str, timedelta]]) -> dict[str, int]:
-    """Count one event on each (key, window length) at once; returns each key's count so far.
-
-    The same counters as `editorial.limits.hit`, in one round trip instead of one per key."""
-    now = clock.now()
-    parameters = {}
-    for i, (key, length) in enumerate(keys):
-        seconds = max(1, int(length.total_seconds()))
-        parameters |= {f"k{i}": key, f"w{i}": int(now.timestamp()) // seconds}
-        parameters[f"e{i}"] = now + timedelta(seconds=seconds)
-    rows = session.connection().execute(_count_hits(len(keys)), parameters)
-    return {row[0]: row[1] for row in rows}
 
 
 def check_limits(

@@ -95,6 +95,14 @@ class Renderer:
         self.env = build_environment(settings)
         self.site = SiteInfo(settings.site_title, base_url or settings.base_url)
 
+    def warm(self) -> None:
+        """Compile every template now rather than on the first requests (which would each
+        compile it at once, one per worker thread)."""
+        for name in self.env.list_templates(
+            filter_func=lambda name: name.endswith(".html") and ":" not in name
+        ):
+            self.env.get_template(name)
+
     def render(self, template: str, **context: Any) -> str:
         """The page `template` renders to with `context`."""
         return self.env.get_template(template).render(site=self.site, **context)

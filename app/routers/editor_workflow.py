@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -37,9 +37,13 @@ def _planning(form: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def _form(request: Request) -> dict[str, Any]:
+async def _form(request: Request) -> dict[str, list[str]]:
+    """The posted form, every field as a list (read here so that the endpoint need not await)."""
     form = await request.form()
     return {key: [str(v) for v in form.getlist(key)] for key in form}
+
+
+FormDep = Annotated[dict[str, list[str]], Depends(_form)]
 
 
 def _workspace(
@@ -113,11 +117,14 @@ def plan_form(request: Request, settings: SettingsDep, signed_in: DashboardEdito
 
 
 @router.post("/plan")
-async def plan(
-    request: Request, session: SessionDep, settings: SettingsDep, signed_in: DashboardEditor
+def plan(
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    signed_in: DashboardEditor,
 ) -> Response:
     """Create the planned piece, then open its workspace."""
-    form = await _form(request)
     values = _planning(form)
     if form.get("status") == ["idea"]:
         values["status"] = "idea"
@@ -155,15 +162,15 @@ def workspace(
 
 
 @router.post("/pieces/{slug}/planning")
-async def update_planning(
+def update_planning(
     slug: str,
     request: Request,
+    form: FormDep,
     session: SessionDep,
     settings: SettingsDep,
     signed_in: DashboardUser,
 ) -> Response:
     """Save planning fields."""
-    form = await _form(request)
     given = (form.get("base_version") or [""])[0]
     base = int(given) if given.isdigit() else 0
     changes = {d: [] for d in DIMENSIONS} | _planning(form)  # an unticked box is a removal
@@ -331,7 +338,7 @@ def _draft_refused(
 
 
 @router.post("/pieces/{slug}/upload")
-async def upload_draft(
+def upload_draft(
     slug: str,
     request: Request,
     session: SessionDep,
@@ -346,7 +353,7 @@ async def upload_draft(
         piece = workflow.load(session, signed_in.user, slug)
     except workflow.NotFound:
         raise_not_found()
-    raw = await file.read(settings.max_upload_bytes + 1)
+    raw = file.file.read(settings.max_upload_bytes + 1)  # spooled already: no waiting here
     try:
         name = file.filename or "upload.md"
         draft = drafts.draft_from_file(name, raw, taxonomy_of(settings), settings.max_upload_bytes)

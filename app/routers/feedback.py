@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from app.deps import PagesDep, SessionDep
+from app.deps import PagesDep, SessionDep, SettingsDep
 from editorial.feedback import (
     CommentInput,
     FeedbackError,
@@ -40,7 +40,6 @@ from editorial.readers import (
     signing_secret,
 )
 from editorial.render import piece_path
-from editorial.settings import Settings
 
 router = APIRouter(tags=["feedback"])
 
@@ -62,20 +61,12 @@ async def get_keys(request: Request) -> Keys:
 KeysDep = Annotated[Keys, Depends(get_keys)]
 
 
-async def app_settings(request: Request) -> Settings:
-    """The settings the application was built with (read only: no worker thread needed)."""
-    return request.app.state.settings
-
-
-FastSettings = Annotated[Settings, Depends(app_settings)]
-
-
 def own_origin(request: Request) -> str:
     """The origin this request was addressed to."""
     return origin_of(str(request.base_url))
 
 
-async def check_origin(request: Request, settings: FastSettings) -> None:
+async def check_origin(request: Request, settings: SettingsDep) -> None:
     """Refuse a post sent by a page of an origin that is neither this site nor allowed."""
     origin = request.headers.get("origin")
     if origin is None:
@@ -94,7 +85,7 @@ class Caller:
     visitor: Visitor
 
 
-async def get_caller(request: Request, settings: FastSettings, keys: KeysDep) -> Caller:
+async def get_caller(request: Request, settings: SettingsDep, keys: KeysDep) -> Caller:
     """The reader from the signed cookie (a new one when absent) and their network's hash."""
     reader = reader_from_cookie(keys, request.cookies.get(READER_COOKIE))
     peer = request.client.host if request.client else None
@@ -145,7 +136,7 @@ class CommentIn(BaseModel):
 
 
 @router.get("/api/pieces/{slug}/ratings", responses={404: {"description": "Not published"}})
-def read_ratings(slug: str, session: SessionDep, settings: FastSettings, caller: CallerDep) -> dict:
+def read_ratings(slug: str, session: SessionDep, settings: SettingsDep, caller: CallerDep) -> dict:
     """A published piece's ratings: count, mean, Bayesian average, distribution, yours."""
     try:
         piece_id = public_piece_id(session, slug)
@@ -161,7 +152,7 @@ def post_rating(
     slug: str,
     rating: RatingIn,
     request: Request,
-    settings: FastSettings,
+    settings: SettingsDep,
     caller: CallerDep,
 ) -> Response:
     """Rate a published piece 1 to 5 as the reader in cookie `editorial_reader`; again replaces."""
@@ -196,7 +187,7 @@ def post_comment(
     comment: CommentIn,
     request: Request,
     session: SessionDep,
-    settings: FastSettings,
+    settings: SettingsDep,
     caller: CallerDep,
 ) -> Response:
     """Comment on a published piece; held for moderation unless the settings say otherwise."""
@@ -215,7 +206,7 @@ def post_comment(
 HELD = "Thank you: your comment will appear once a moderator has read it."
 
 
-def _back(request: Request, settings: FastSettings, slug: str, return_to: str, mark: str) -> str:
+def _back(request: Request, settings: SettingsDep, slug: str, return_to: str, mark: str) -> str:
     """Where a form post returns: the page it came from when that is a trusted page."""
     trusted = allowed_origins(settings) | {own_origin(request)}
     if return_to and origin_of(return_to) in trusted:
@@ -246,7 +237,7 @@ def rate_form(
     slug: str,
     request: Request,
     session: SessionDep,
-    settings: FastSettings,
+    settings: SettingsDep,
     pages: PagesDep,
     caller: CallerDep,
     stars: Annotated[str, Form(max_length=10)] = "",
@@ -268,7 +259,7 @@ def comment_form(
     slug: str,
     request: Request,
     session: SessionDep,
-    settings: FastSettings,
+    settings: SettingsDep,
     pages: PagesDep,
     caller: CallerDep,
     name: Annotated[str, Form(max_length=200)] = "",

@@ -1,106 +1,124 @@
 """Public pages and files: home, pieces, term and author pages, feeds, sitemap, robots.
 
-Anything that does not exist or is not public is a 404 with the theme's page."""
+These are plain Starlette routes, not FastAPI ones. They take nothing but their path, they are
+not part of the API, and they are the busiest thing the app serves: each page is built in one
+worker-thread hop, with no dependency solving (bench/load.py measures the difference). Anything
+that does not exist or is not public is a 404 with the theme's page."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from app.deps import CatalogDep, PagesDep, SessionDep, SettingsDep
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from editorial.catalog import Catalog
 from editorial.feedback import widgets
 from editorial.models import DIMENSIONS
 from editorial.pieces import html_of
+from editorial.settings import Settings
+from editorial.site import Pages
+from editorial.taxonomy import current_taxonomy
 
-router = APIRouter(tags=["pages"], default_response_class=HTMLResponse, include_in_schema=False)
+HTML = "text/html; charset=utf-8"
 ATOM = "application/atom+xml; charset=utf-8"
 XML = "application/xml; charset=utf-8"
+TEXT = "text/plain; charset=utf-8"
 
 
-def found(body: str | None, media_type: str = "text/html; charset=utf-8") -> Response:
-    """The page, or the theme's 404 page when there is none."""
+@dataclass
+class Page:
+    """What a page is built from: the store, the public catalog, the renderer, its path."""
+
+    session: Session
+    settings: Settings
+    catalog: Catalog
+    pages: Pages
+    params: dict[str, str]
+
+    def number(self) -> int:
+        """The list page asked for: page 1 lives at the list's own address, so /page/1/ is 404."""
+        given = self.params["number"]
+        if not given.isdigit() or int(given) < 2:
+            raise HTTPException(status_code=404)
+        return int(given)
+
+
+Build = Callable[[Page], str | None]
+
+
+def _build(request: Request, build: Build) -> str:
+    state = request.app.state
+    settings: Settings = state.settings
+    taxonomy = current_taxonomy(settings.content_dir / "taxonomy.yaml")
+    with Session(state.engine) as session:
+        page = Page(
+            session,
+            settings,
+            state.catalogs.get(session),
+            Pages(state.renderer, taxonomy, settings.page_size),
+            request.path_params,
+        )
+        body = build(page)
     if body is None:
         raise HTTPException(status_code=404)
-    return Response(body, media_type=media_type)
+    return body
 
 
-def later_page(number: int) -> int:
-    """Page 1 lives at the list's own address, so /page/1/ does not exist."""
-    if number < 2:
-        raise HTTPException(status_code=404)
-    return number
+def page_route(path: str, build: Build, media_type: str = HTML) -> Route:
+    """A GET (and HEAD) route whose body `build` makes, or a 404 when it makes none."""
+
+    async def endpoint(request: Request) -> Response:
+        return Response(await run_in_threadpool(_build, request, build), media_type=media_type)
+
+    return Route(path, endpoint, methods=["GET"])
 
 
-@router.get("/")
-def home(catalog: CatalogDep, pages: PagesDep) -> Response:
-    """The latest published pieces."""
-    return found(pages.home(catalog))
-
-
-@router.get("/page/{number}/")
-def home_page(number: int, catalog: CatalogDep, pages: PagesDep) -> Response:
-    """An older page of the home listing."""
-    return found(pages.home(catalog, later_page(number)))
-
-
-@router.get("/pieces/{slug}/")
-def piece(
-    slug: str, catalog: CatalogDep, pages: PagesDep, session: SessionDep, settings: SettingsDep
-) -> Response:
+def piece(page: Page) -> str | None:
     """A published piece, with its readers' ratings and approved comments."""
-    entry = catalog.by_slug.get(slug)
+    entry = page.catalog.by_slug.get(page.params["slug"])
     if entry is None:
-        raise HTTPException(status_code=404)
-    feedback = widgets(session, settings, [entry.id])[entry.id]
-    return found(pages.piece(catalog, entry, html_of(session, [entry.id])[entry.id], feedback))
+        return None
+    feedback = widgets(page.session, page.settings, [entry.id])[entry.id]
+    html = html_of(page.session, [entry.id])[entry.id]
+    return page.pages.piece(page.catalog, entry, html, feedback)
 
 
-@router.get("/authors/{slug}/")
-def author(slug: str, catalog: CatalogDep, pages: PagesDep) -> Response:
-    """An author's pieces."""
-    return found(pages.author(catalog, slug))
+def _term_routes(dimension: str) -> list[Route]:
+    def term(page: Page) -> str | None:
+        return page.pages.term(page.catalog, dimension, page.params["term"])
+
+    def term_page(page: Page) -> str | None:
+        return page.pages.term(page.catalog, dimension, page.params["term"], page.number())
+
+    def term_feed(page: Page) -> str | None:
+        return page.pages.feed(page.catalog, dimension, page.params["term"])
+
+    return [
+        page_route(f"/{dimension}/{{term}}/", term),
+        page_route(f"/{dimension}/{{term}}/page/{{number}}/", term_page),
+        page_route(f"/{dimension}/{{term}}/feed.xml", term_feed, ATOM),
+    ]
 
 
-@router.get("/authors/{slug}/page/{number}/")
-def author_page(slug: str, number: int, catalog: CatalogDep, pages: PagesDep) -> Response:
-    """An older page of an author's pieces."""
-    return found(pages.author(catalog, slug, later_page(number)))
-
-
-@router.get("/feed.xml")
-def feed(catalog: CatalogDep, pages: PagesDep) -> Response:
-    """The site's Atom feed."""
-    return found(pages.feed(catalog), ATOM)
-
-
-@router.get("/sitemap.xml")
-def sitemap(catalog: CatalogDep, pages: PagesDep) -> Response:
-    """Every public page, for search engines."""
-    return found(pages.sitemap(catalog), XML)
-
-
-@router.get("/robots.txt", response_class=PlainTextResponse)
-def robots(pages: PagesDep) -> Response:
-    """What crawlers may visit."""
-    return found(pages.robots(), "text/plain; charset=utf-8")
-
-
-def _term_routes(dimension: str) -> None:
-    def term(term: str, catalog: CatalogDep, pages: PagesDep) -> Response:
-        return found(pages.term(catalog, dimension, term))
-
-    def term_page(term: str, number: int, catalog: CatalogDep, pages: PagesDep) -> Response:
-        return found(pages.term(catalog, dimension, term, later_page(number)))
-
-    def term_feed(term: str, catalog: CatalogDep, pages: PagesDep) -> Response:
-        return found(pages.feed(catalog, dimension, term), ATOM)
-
-    router.add_api_route(f"/{dimension}/{{term}}/", term, name=f"{dimension}_term")
-    router.add_api_route(
-        f"/{dimension}/{{term}}/page/{{number}}/", term_page, name=f"{dimension}_term_page"
-    )
-    router.add_api_route(f"/{dimension}/{{term}}/feed.xml", term_feed, name=f"{dimension}_feed")
-
-
-for _dimension in DIMENSIONS:
-    _term_routes(_dimension)
+routes: list[BaseRoute] = [
+    page_route("/pieces/{slug}/", piece),
+    page_route("/", lambda page: page.pages.home(page.catalog)),
+    page_route("/page/{number}/", lambda page: page.pages.home(page.catalog, page.number())),
+    page_route(
+        "/authors/{slug}/", lambda page: page.pages.author(page.catalog, page.params["slug"])
+    ),
+    page_route(
+        "/authors/{slug}/page/{number}/",
+        lambda page: page.pages.author(page.catalog, page.params["slug"], page.number()),
+    ),
+    page_route("/feed.xml", lambda page: page.pages.feed(page.catalog), ATOM),
+    page_route("/sitemap.xml", lambda page: page.pages.sitemap(page.catalog), XML),
+    page_route("/robots.txt", lambda page: page.pages.robots(), TEXT),
+    *(route for dimension in DIMENSIONS for route in _term_routes(dimension)),
+]
