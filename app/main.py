@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 
 from app.busy import install as install_busy_handler
 from app.cors import FeedbackCORS
+from app.pagecache import PageCache
 from app.routers import (
     auth,
     calendar,
@@ -76,6 +77,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_middleware(FeedbackCORS, settings=settings)
+    app.add_middleware(
+        PageCache,
+        seconds=settings.page_cache_seconds,
+        routes=pages.routes,
+        catalogs=app.state.catalogs,
+    )
     install_busy_handler(app)
     app.add_middleware(SecurityHeaders, settings=settings)  # outermost: every response
     return app

@@ -10,7 +10,8 @@ who send their next request as soon as the last one is answered (a closed loop):
 - page views: a piece page (4 in 5), the home page or a term page of the sample site;
 - ratings: a new reader rates a piece, and one in three rates it again with their cookie;
 - comments: a new reader comments on a piece, held for moderation as the default setting says;
-- editors: an editor's API token asks for the calendar and the coverage-gap report in turn.
+- editors: an editor's API token asks for the calendar or the coverage-gap report, then the
+  editor reads it for --editor-pause seconds (people, unlike readers' browsers, pause).
 Readers come through a trusted proxy on 127.0.0.1, each with an address from the benchmark
 range 198.18.0.0/15 in X-Forwarded-For, so that per-network limits see many networks. The load
 stops by itself after --seconds. The store is then checked: every rating the server accepted
@@ -67,6 +68,7 @@ class Run:
     ratings: dict[str, tuple[str, int]] = field(default_factory=dict)  # cookie -> (slug, stars)
     comments: dict[int, str] = field(default_factory=dict)  # accepted comment id -> body
     counting: bool = False
+    editor_pause: float = 1.0  # seconds an editor spends on a page before the next request
 
     async def timed(
         self, name: str, send: Callable[[], Awaitable[aiohttp.ClientResponse]], ok: int
@@ -122,11 +124,13 @@ async def comment(client: aiohttp.ClientSession, run: Run) -> None:
 
 
 async def editor(client: aiohttp.ClientSession, run: Run) -> None:
+    """An editor opens the calendar or the gap report, then reads it for a while."""
     headers = {"Authorization": f"Bearer {run.token}"}
     if random.random() < 0.5:
         await run.timed("calendar", lambda: client.get("/api/calendar", headers=headers), 200)
     else:
         await run.timed("gap report", lambda: client.get("/api/gaps", headers=headers), 200)
+    await asyncio.sleep(run.editor_pause)
 
 
 def check_comments(url: str, accepted: dict[int, str]) -> tuple[int, int]:
@@ -155,7 +159,7 @@ async def load(base: str, token: str, args: argparse.Namespace) -> tuple[Run, fl
     connections = clients(base, len(actions))
     workers = list(zip(actions, connections, strict=True))
     try:
-        run = Run(await public_slugs(connections[0]), token)
+        run = Run(await public_slugs(connections[0]), token, editor_pause=args.editor_pause)
         await asyncio.gather(*(action(c, run) for action, c in workers for _ in range(3)))
         run.counting = True
         stop = time.perf_counter() + args.seconds
@@ -232,6 +236,9 @@ def main() -> None:
     parser.add_argument("--raters", type=int, default=12, help="readers rating at once")
     parser.add_argument("--commenters", type=int, default=2, help="readers commenting at once")
     parser.add_argument("--editors", type=int, default=2, help="editors at work at once")
+    parser.add_argument(
+        "--editor-pause", type=float, default=1.0, help="seconds between an editor's requests"
+    )
     parser.add_argument("--pg-url", default=os.environ.get("EDITORIAL_BENCH_PG_URL", PG_URL))
     parser.add_argument("--pg-workers", type=int, default=2, help="app processes on PostgreSQL")
     args = parser.parse_args()

@@ -221,6 +221,11 @@ class CatalogCache:
         self._key: tuple | None = None
         self._until: datetime | None = None
 
+    @property
+    def until(self) -> datetime | None:
+        """When the catalog last read stops being right by itself (the next scheduled moment)."""
+        return self._until
+
     def get(self, session: Session, at: datetime | None = None) -> Catalog:
         at = at or clock.now()
         key = change_key(session)

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     site_title: str = "Editorial"
     base_url: str = "http://127.0.0.1:8000/"
     page_size: int = 20
+    page_cache_seconds: float = 1.0  # anonymous readers' page views; 0: off (see app/pagecache.py)
     ingest_workers: int = 0  # 0: one per core
     timezone: str = "UTC"
     max_upload_bytes: int = 512 * 1024  # a draft uploaded as a .md file

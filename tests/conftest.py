@@ -67,6 +67,9 @@ def settings(database_url: str, content_dir: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("EDITORIAL_DATABASE_URL", database_url)
     monkeypatch.setenv("EDITORIAL_CONTENT_DIR", str(content_dir))
     monkeypatch.setenv("EDITORIAL_THEMES_DIR", str(REPO / "themes"))
+    # Tests change the store behind the app's back and read the result at once; the page cache
+    # (on by default) has its own tests in test_pagecache.py, and the browser suite runs with it.
+    monkeypatch.setenv("EDITORIAL_PAGE_CACHE_SECONDS", "0")
     return Settings(_env_file=None)  # type: ignore[call-arg]
 
 

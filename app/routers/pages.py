@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
 from editorial.catalog import Catalog
 from editorial.feedback import widgets
@@ -106,7 +106,7 @@ def _term_routes(dimension: str) -> list[Route]:
     ]
 
 
-routes: list[BaseRoute] = [
+routes: list[Route] = [
     page_route("/pieces/{slug}/", piece),
     page_route("/", lambda page: page.pages.home(page.catalog)),
     page_route("/page/{number}/", lambda page: page.pages.home(page.catalog, page.number())),
