@@ -4,11 +4,12 @@ Most page views come from readers the site knows nothing about, and they all see
 This process keeps each public page it rendered for `page_cache_seconds` (1 s by default, 0 turns
 the cache off) and answers the same request from memory until then. Bounds on staleness:
 
-- A write through this process drops what it could change at once: a rating or comment drops
-  its piece's page; any other write (workflow, moderation, sign-in …) drops every page.
+- A team member's write through this process (workflow, moderation, sign-in …) drops every
+  page at once, so what the team publishes or withdraws shows on the next view.
 - A page never outlives the catalog's next scheduled moment (a piece going public or expiring).
-- Anything written by another process (a second server, `editorial ingest`) shows within the
-  cache's lifetime.
+- Readers' ratings and comments, and anything written by another process (a second server,
+  `editorial ingest`), show within the cache's lifetime. Dropping a piece's page on each of its
+  ratings would make a busy page be rendered anew for nearly every view.
 - Requests carrying a reader or session cookie are never answered from the cache: a reader who
   has just rated or commented, or an editor, sees the store as it is now.
 
@@ -31,7 +32,7 @@ from editorial.readers import READER_COOKIE
 
 MAX_PAGES = 4096
 SESSION_COOKIE = "editorial_session"
-FEEDBACK_POST = re.compile(r"^(?:/api)?/pieces/([^/]+)/(?:ratings|comments|rate|comment)$")
+READERS_POST = re.compile(r"^(?:/api)?/pieces/[^/]+/(?:ratings|comments|rate|comment)$")
 
 
 @dataclass
@@ -52,9 +53,8 @@ class PageCache:
         self.routes = routes
         self.catalogs = catalogs
         self.pages: dict[str, Cached] = {}
-        self.generation = 0  # bumped by every write that may change any page
-        self.piece_generations: dict[str, int] = {}  # by piece page path, for feedback writes
-        self.rendering: dict[str, tuple[tuple, asyncio.Future[Cached | None]]] = {}  # in flight
+        self.generation = 0  # bumped by every write that drops the pages
+        self.rendering: dict[str, tuple[int, asyncio.Future[Cached | None]]] = {}  # in flight
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.seconds <= 0:
@@ -63,7 +63,9 @@ class PageCache:
             try:
                 await self.app(scope, receive, send)
             finally:
-                self._forget(scope["path"])
+                if not READERS_POST.match(scope["path"]):
+                    self.generation += 1
+                    self.pages.clear()
         elif scope["method"] == "GET" and self._cacheable(scope):
             await self._serve(scope, receive, send)
         else:
@@ -83,7 +85,7 @@ class PageCache:
         path = scope["path"]
         cached = self.pages.get(path)
         if cached is None or cached.expires <= time.monotonic() or not self._in_schedule():
-            seen = (self.generation, self.piece_generations.get(path, 0))
+            seen = self.generation
             pending = self.rendering.get(path)
             # Readers who ask while the page is being made wait for it rather than make it
             # again: after a rating drops a busy page, one render serves them all.
@@ -94,7 +96,7 @@ class PageCache:
         await send({**cached.start, "headers": list(cached.start["headers"])})
         await send({"type": "http.response.body", "body": cached.body})
 
-    async def _render(self, scope: Scope, receive: Receive, send: Send, seen: tuple) -> None:
+    async def _render(self, scope: Scope, receive: Receive, send: Send, seen: int) -> None:
         """Answer through the app, keeping the page when it may be reused."""
         path = scope["path"]
         made: asyncio.Future[Cached | None] = asyncio.get_running_loop().create_future()
@@ -121,7 +123,7 @@ class PageCache:
             made.set_result(page)
             if self.rendering.get(path, (None, None))[1] is made:
                 del self.rendering[path]
-        if page is not None and seen == (self.generation, self.piece_generations.get(path, 0)):
+        if page is not None and seen == self.generation:
             if len(self.pages) >= MAX_PAGES:
                 self.pages.clear()
             self.pages[path] = page
@@ -137,14 +139,3 @@ class PageCache:
         """False once a scheduled publication or expiry has come since the catalog was read."""
         until = self.catalogs.until
         return until is None or clock.now() < until
-
-    def _forget(self, written: str) -> None:
-        feedback = FEEDBACK_POST.match(written)
-        if feedback and len(self.piece_generations) < MAX_PAGES:
-            page = f"/pieces/{feedback.group(1)}/"
-            self.piece_generations[page] = self.piece_generations.get(page, 0) + 1
-            self.pages.pop(page, None)
-        else:
-            self.generation += 1
-            self.pages.clear()
-            self.piece_generations.clear()

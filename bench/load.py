@@ -5,8 +5,10 @@ gap-report requests, against real app processes on the loopback interface.
     python bench/load.py --backend sqlite --seconds 20
     python bench/load.py --pages 24 --raters 12 --commenters 2 --editors 2
 
-Each kind of request has its own pool of simulated people, each with one keep-alive connection,
-who send their next request as soon as the last one is answered (a closed loop):
+Each kind of request has its own pool of simulated people, each with one keep-alive connection.
+Page viewers and raters offer a set rate (--page-rate, --rating-rate: 10% above the targets by
+default; a person whose answer comes late sends the next request at once); commenters send
+their next request as soon as the last is answered:
 - page views: a piece page (4 in 5), the home page or a term page of the sample site;
 - ratings: a new reader rates a piece, and one in three rates it again with their cookie;
 - comments: a new reader comments on a piece, held for moderation as the default setting says;
@@ -54,6 +56,7 @@ from harness import (
     with_pg_schema,
 )
 
+Action = Callable[[aiohttp.ClientSession, "Run"], Awaitable[None]]
 KINDS = ("page view", "rating", "comment", "calendar", "gap report")
 PAGE_VIEW_TARGET, RATING_TARGET, P99_TARGET_MS = 500, 200, 250
 
@@ -148,28 +151,42 @@ def check_comments(url: str, accepted: dict[int, str]) -> tuple[int, int]:
 
 
 async def load(base: str, token: str, args: argparse.Namespace) -> tuple[Run, float]:
-    """Warm up briefly, then keep every pool busy for --seconds."""
-    pools: list[tuple[Callable[[aiohttp.ClientSession, Run], Awaitable[None]], int]] = [
-        (page_view, args.pages),
-        (rating, args.raters),
-        (comment, args.commenters),
-        (editor, args.editors),
+    """Warm up briefly, then keep every pool going for --seconds.
+
+    A pool with a rate sends on a schedule (worker i of n at i/rate, then every n/rate seconds;
+    a late worker sends at once), so that it offers that load and no more; a pool without one
+    sends as fast as it is answered."""
+    pools: list[tuple[Action, int, float]] = [
+        (page_view, args.pages, args.page_rate),
+        (rating, args.raters, args.rating_rate),
+        (comment, args.commenters, 0.0),
+        (editor, args.editors, 0.0),
     ]
-    actions = [action for action, size in pools for _ in range(size)]
-    connections = clients(base, len(actions))
-    workers = list(zip(actions, connections, strict=True))
+    plan = [
+        (action, (i / rate, size / rate) if rate else (0.0, 0.0))
+        for action, size, rate in pools
+        for i in range(size)
+    ]
+    connections = clients(base, len(plan))
+    pairs = zip(plan, connections, strict=True)
+    workers = [(action, client, timing) for (action, timing), client in pairs]
     try:
         run = Run(await public_slugs(connections[0]), token, editor_pause=args.editor_pause)
-        await asyncio.gather(*(action(c, run) for action, c in workers for _ in range(3)))
+        await asyncio.gather(*(action(c, run) for action, c, _ in workers for _ in range(3)))
         run.counting = True
-        stop = time.perf_counter() + args.seconds
         started = time.perf_counter()
+        stop = started + args.seconds
 
-        async def keep_going(action, client) -> None:
+        async def keep_going(action: Action, client, timing: tuple[float, float]) -> None:
+            offset, interval = timing
+            due = started + offset
             while time.perf_counter() < stop:
+                if interval:
+                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                    due += interval
                 await action(client, run)
 
-        await asyncio.gather(*(keep_going(action, c) for action, c in workers))
+        await asyncio.gather(*(keep_going(*worker) for worker in workers))
         return run, time.perf_counter() - started
     finally:
         for client in connections:
@@ -233,7 +250,13 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--seconds", type=float, default=15.0, help="measured load per backend")
     parser.add_argument("--pages", type=int, default=24, help="readers viewing pages at once")
-    parser.add_argument("--raters", type=int, default=12, help="readers rating at once")
+    parser.add_argument(
+        "--page-rate", type=float, default=550, help="page views offered per second (0: no limit)"
+    )
+    parser.add_argument("--raters", type=int, default=24, help="readers rating at once")
+    parser.add_argument(
+        "--rating-rate", type=float, default=220, help="ratings offered per second (0: no limit)"
+    )
     parser.add_argument("--commenters", type=int, default=2, help="readers commenting at once")
     parser.add_argument("--editors", type=int, default=2, help="editors at work at once")
     parser.add_argument(
@@ -245,8 +268,9 @@ def main() -> None:
     print("command:", shlex.join([Path(sys.executable).name, *sys.argv]))
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start")
     print(
-        f"in flight: {args.pages} page viewers, {args.raters} raters, {args.commenters} "
-        f"commenters, {args.editors} editors; {args.seconds:g} s of load per backend"
+        f"in flight: {args.pages} page viewers offering {args.page_rate:g}/s, {args.raters} "
+        f"raters offering {args.rating_rate:g}/s, {args.commenters} commenters, {args.editors} "
+        f"editors; {args.seconds:g} s of load per backend"
     )
     ok = True
     if args.backend in ("sqlite", "both"):
