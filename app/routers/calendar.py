@@ -60,7 +60,7 @@ class CalendarParams:
         return make_query(site, first, last, **filters)
 
 
-def calendar_params(
+async def calendar_params(
     start: Annotated[
         str | None, Query(alias="from", max_length=10, description="First day, YYYY-MM-DD")
     ] = None,
@@ -74,7 +74,7 @@ def calendar_params(
     status: Filter = None,
     assignee: Annotated[str | None, Query(max_length=320, description="An e-mail address")] = None,
 ) -> CalendarParams:
-    """The calendar's range and filters from the query string."""
+    """The calendar's range and filters from the query string (a coroutine: no thread hop)."""
     return CalendarParams(start, end, audience, stage, topic, format, status, assignee)
 
 

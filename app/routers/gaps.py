@@ -30,8 +30,8 @@ AsOfQuery = Annotated[
 ]
 
 
-def site_taxonomy(settings: SettingsDep) -> Taxonomy:
-    """The taxonomy as it is on disk now."""
+async def site_taxonomy(settings: SettingsDep) -> Taxonomy:
+    """The taxonomy as it is on disk now (a stat per request: no thread hop needed)."""
     try:
         return current_taxonomy(settings.content_dir / "taxonomy.yaml")
     except TaxonomyError as error:
