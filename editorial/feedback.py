@@ -17,10 +17,10 @@ from datetime import datetime
 from functools import cache
 
 from sqlalchemy import DateTime, Insert, Select, bindparam, func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, or_, select
 
 from editorial import clock
+from editorial.db import upsert_insert
 from editorial.models import Comment, CommentStatus, Piece, Rating
 from editorial.pieces import public_filter
 from editorial.settings import Settings
@@ -115,7 +115,7 @@ def public_piece_id(session: Session, slug: str) -> int:
 
 @cache
 def _upsert_rating(dialect: str) -> Insert:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(dialect)
     table = Rating.__table__  # type: ignore[attr-defined]
     names = ("piece_id", "reader", "stars", "ip_hash", "created_at", "updated_at")
     statement = insert(table).values({name: bindparam(name) for name in names})

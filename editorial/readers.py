@@ -17,9 +17,9 @@ from functools import cache
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from editorial.db import upsert_insert
 from editorial.limits import hit_all
 from editorial.models import StoreState
 from editorial.settings import Settings
@@ -59,8 +59,7 @@ def signing_secret(engine: Engine, settings: Settings) -> str:
     if settings.secret_key:
         return settings.secret_key
     with Session(engine) as session:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = upsert_insert(session.get_bind().dialect.name)
         candidate = secrets.token_urlsafe(32)
         session.execute(
             insert(StoreState)
