@@ -11,6 +11,8 @@ The format (version 1), one JSON object per line:
 3. a trailer: `{"end": {"<table>": row count, ...}}`; a file without it was cut short and is
    refused.
 
+Derived tables (`piececell`) are left out: the store's triggers rebuild them as rows are restored.
+
 The same store always dumps to the same bytes, whichever database holds it."""
 
 from __future__ import annotations
@@ -41,9 +43,10 @@ class BackupError(Exception):
 
 
 def _tables() -> list[Table]:
+    """The tables a dump holds: all but derived ones, which the store rebuilds itself."""
     import editorial.models  # noqa: F401 - registers every table on the metadata
 
-    return list(SQLModel.metadata.sorted_tables)
+    return [t for t in SQLModel.metadata.sorted_tables if not t.info.get("derived")]
 
 
 def _encode(value: Any) -> Any:

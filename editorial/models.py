@@ -90,6 +90,30 @@ class PieceTerm(SQLModel, table=True):
     term: str = Field(primary_key=True, max_length=200)
 
 
+class PieceCell(SQLModel, table=True):
+    """Derived: one row per piece and audience x stage x topic cell it is tagged for, with
+    the piece's coverage columns. Database triggers (migration 0006) keep it in step with
+    `piece` and `pieceterm`; nothing writes it directly, and dumps leave it out. Ordered by
+    cell, so that the coverage report reads it in one pass without sorting."""
+
+    __table_args__ = (
+        Index("ix_piececell_piece_id", "piece_id"),
+        {"sqlite_with_rowid": False, "info": {"derived": True}},
+    )
+
+    audience: str = Field(primary_key=True, max_length=200)
+    stage: str = Field(primary_key=True, max_length=200)
+    topic: str = Field(primary_key=True, max_length=200)
+    piece_id: int = Field(foreign_key="piece.id", primary_key=True, ondelete="CASCADE")
+    status: str = Field(max_length=20)
+    publish_at: datetime | None = None
+    due_at: datetime | None = None
+    expire_at: datetime | None = None
+    review_by: date | None = None
+    created_at: datetime
+    missing_since: datetime | None = None
+
+
 class Revision(SQLModel, table=True):
     """A full snapshot of a piece after one change: who, when, from where."""
 

@@ -44,7 +44,7 @@ def test_every_table_has_rows_to_dump(filled: Engine, tmp_path: Path) -> None:
         "format": "editorial-dump",
         "version": 1,
         "revision": HEAD,
-        "tables": [t.name for t in SQLModel.metadata.sorted_tables],
+        "tables": [t.name for t in SQLModel.metadata.sorted_tables if t.name != "piececell"],
     }
     assert set(trailer["end"]) == set(header["tables"])
     assert all(trailer["end"].values()), trailer
