@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Engine, delete, insert, update
 from sqlmodel import Session, col, select
 from storekit import extra_store, fill
 
@@ -96,6 +96,15 @@ def test_every_kind_of_write_keeps_the_cells_in_step(
         assert stored(session) == recomputed(session), statement
     session.add(PieceTerm(piece_id=piece["untagged-stage"], dimension="stage", term="awareness"))
     session.commit()
+    # one statement with many rows: PostgreSQL runs the row triggers only once it is done
+    session.add(Piece(slug="bulk", title="Bulk", status=Status.PUBLISHED))
+    session.commit()
+    bulk = ids(session)["bulk"]
+    rows = [("audience", "cio"), ("audience", "finance"), ("stage", "purchase"), ("topic", "cloud")]
+    together = insert(PieceTerm).values([dict(piece_id=bulk, dimension=d, term=t) for d, t in rows])
+    session.exec(together)  # type: ignore[call-overload]
+    session.commit()
+    assert stored(session) == recomputed(session)
     cells = {row[:4] for row in stored(session)}
     assert ("cio", "awareness", "cloud", piece["untagged-stage"]) in cells
     session.delete(session.get(Piece, piece["wide"]))

@@ -27,13 +27,15 @@ depends_on = None
 # the piece's columns copied into each of its cells
 COPIED = ("status", "publish_at", "due_at", "expire_at", "review_by", "created_at", "missing_since")
 COLUMNS = ", ".join(("audience", "stage", "topic", "piece_id", *COPIED))
+PIECE_COLUMNS = ", ".join(f"p.{c}" for c in COPIED)
 CELLS = f"""
-    SELECT a.term, s.term, t.term, p.id, {", ".join(f"p.{c}" for c in COPIED)}
+    SELECT a.term, s.term, t.term, p.id, {PIECE_COLUMNS}
     FROM piece AS p
     JOIN pieceterm AS a ON a.piece_id = p.id AND a.dimension = 'audience'
     JOIN pieceterm AS s ON s.piece_id = p.id AND s.dimension = 'stage'
     JOIN pieceterm AS t ON t.piece_id = p.id AND t.dimension = 'topic'"""
 COVERAGE_DIMENSIONS = "('audience', 'stage', 'topic')"
+ADDED = {d: f"piececell_{d}_added" for d in ("audience", "stage", "topic")}
 
 
 def _term_of(row: str, audience: str, stage: str, topic: str) -> str:
@@ -44,16 +46,21 @@ def _term_of(row: str, audience: str, stage: str, topic: str) -> str:
     )
 
 
-def _add(row: str) -> str:
-    """Insert the cells that the pieceterm `row` completes (those with its term in them).
+def _add(dimension: str) -> str:
+    """Insert the cells that a new `dimension` term (row NEW) completes: the term with each of
+    the piece's terms on the two other dimensions.
 
     PostgreSQL runs row triggers once the whole statement is done, so the terms of a piece
     inserted together see each other's cells: the first to run inserts them, the rest skip."""
-    return (
-        f"INSERT INTO piececell ({COLUMNS}){CELLS}\n"
-        f"    WHERE p.id = {row}.piece_id AND {row}.term = {_term_of(row, 'a.term', 's.term', 't.term')}\n"
-        "    ON CONFLICT DO NOTHING;"
-    )
+    x, y = (d for d in ("audience", "stage", "topic") if d != dimension)
+    terms = {dimension: "NEW.term", x: "x.term", y: "y.term"}
+    return f"""INSERT INTO piececell ({COLUMNS})
+    SELECT {terms["audience"]}, {terms["stage"]}, {terms["topic"]}, p.id, {PIECE_COLUMNS}
+    FROM pieceterm AS x
+    JOIN pieceterm AS y ON y.piece_id = x.piece_id AND y.dimension = '{y}'
+    JOIN piece AS p ON p.id = x.piece_id
+    WHERE x.piece_id = NEW.piece_id AND x.dimension = '{x}'
+    ON CONFLICT DO NOTHING;"""
 
 
 def _remove(row: str) -> str:
@@ -83,8 +90,11 @@ def _copy_piece() -> str:
 def _sqlite_triggers() -> list[str]:
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in COPIED)
     return [
-        f"""CREATE TRIGGER piececell_term_added AFTER INSERT ON pieceterm
-            WHEN NEW.dimension IN {COVERAGE_DIMENSIONS} BEGIN {_add("NEW")} END""",
+        *(
+            f"""CREATE TRIGGER {name} AFTER INSERT ON pieceterm
+            WHEN NEW.dimension = '{dimension}' BEGIN {_add(dimension)} END"""
+            for dimension, name in ADDED.items()
+        ),
         f"""CREATE TRIGGER piececell_term_removed AFTER DELETE ON pieceterm
             WHEN OLD.dimension IN {COVERAGE_DIMENSIONS} BEGIN {_remove("OLD")} END""",
         f"""CREATE TRIGGER piececell_term_changed AFTER UPDATE ON pieceterm
@@ -100,7 +110,9 @@ def _postgresql_triggers() -> list[str]:
     return [
         f"""CREATE FUNCTION piececell_term_sync() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                IF TG_OP = 'INSERT' THEN {_add("NEW")}
+                IF TG_OP = 'INSERT' AND NEW.dimension = 'audience' THEN {_add("audience")}
+                ELSIF TG_OP = 'INSERT' AND NEW.dimension = 'stage' THEN {_add("stage")}
+                ELSIF TG_OP = 'INSERT' THEN {_add("topic")}
                 ELSIF TG_OP = 'DELETE' THEN {_remove("OLD")}
                 ELSE {_refill()}
                 END IF;
@@ -108,8 +120,11 @@ def _postgresql_triggers() -> list[str]:
             END $$""",
         f"""CREATE FUNCTION piececell_piece_sync() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN {_copy_piece()} RETURN NULL; END $$""",
-        f"""CREATE TRIGGER piececell_term_added AFTER INSERT ON pieceterm FOR EACH ROW
-            WHEN (NEW.dimension IN {COVERAGE_DIMENSIONS}) EXECUTE FUNCTION piececell_term_sync()""",
+        *(
+            f"""CREATE TRIGGER {name} AFTER INSERT ON pieceterm FOR EACH ROW
+            WHEN (NEW.dimension = '{dimension}') EXECUTE FUNCTION piececell_term_sync()"""
+            for dimension, name in ADDED.items()
+        ),
         f"""CREATE TRIGGER piececell_term_removed AFTER DELETE ON pieceterm FOR EACH ROW
             WHEN (OLD.dimension IN {COVERAGE_DIMENSIONS}) EXECUTE FUNCTION piececell_term_sync()""",
         """CREATE TRIGGER piececell_term_changed AFTER UPDATE ON pieceterm FOR EACH ROW
@@ -122,7 +137,7 @@ def _postgresql_triggers() -> list[str]:
 
 TRIGGERS = {
     "piece": ("piececell_piece_changed",),
-    "pieceterm": ("piececell_term_added", "piececell_term_removed", "piececell_term_changed"),
+    "pieceterm": (*ADDED.values(), "piececell_term_removed", "piececell_term_changed"),
 }
 
 
