@@ -112,7 +112,9 @@ async def get_dashboard_user(signed_in: SignedInDep) -> SignedIn:
     return signed_in
 
 
-async def get_dashboard_editor(signed_in: Annotated[SignedIn, Depends(get_dashboard_user)]) -> SignedIn:
+async def get_dashboard_editor(
+    signed_in: Annotated[SignedIn, Depends(get_dashboard_user)],
+) -> SignedIn:
     """The signed-in editor on a dashboard page."""
     if signed_in.user.role != Role.EDITOR:
         raise HTTPException(403, "Only editors can open this page.")
