@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, delete, select
 
 from editorial import clock
@@ -114,6 +115,26 @@ def check_version(piece: Piece, base_version: int) -> None:
         raise Conflict(piece, base_version)
 
 
+def claim(session: Session, piece: Piece) -> None:
+    """Make sure no one else has changed the piece since it was loaded; Conflict otherwise.
+
+    The check and the claim are one UPDATE guarded by the version this write started from, so
+    two writers that loaded the same version cannot both win: on PostgreSQL the second waits
+    for the first to commit and then finds the version gone; SQLite runs one writer at a time.
+    A refused write is rolled back, and `piece` then reads as it is in the store."""
+    started = piece.version
+    session.flush()  # this write's own changes first, under the same row lock
+    claimed = session.execute(
+        update(Piece)
+        .where(col(Piece.id) == piece.id, col(Piece.version) == started)
+        .values(version=started)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise Conflict(piece, started)
+
+
 def record(
     session: Session, piece: Piece, actor: str, origin: str, note: str | None = None
 ) -> Revision:
@@ -121,6 +142,7 @@ def record(
     if origin not in ORIGINS:
         raise ValueError(f"unknown origin {origin!r}")
     assert piece.id is not None
+    claim(session, piece)
     stamp = clock.now()
     piece.version += 1
     piece.updated_at = stamp

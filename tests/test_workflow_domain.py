@@ -99,6 +99,26 @@ def test_a_stale_version_is_a_conflict_carrying_the_current_piece(
     assert (caught.value.current.title, caught.value.current.version) == ("New", 2)
 
 
+def test_two_writers_of_one_version_cannot_both_win(session, engine, people, taxonomy) -> None:
+    piece = plan(session, people, taxonomy)
+    with Session(engine) as first, Session(engine) as second:
+        editor_1, editor_2 = (
+            first.get(User, people["editor"].id),
+            second.get(User, people["editor"].id),
+        )
+        workflow.load(first, editor_1, piece.slug)
+        late = workflow.load(second, editor_2, piece.slug)  # both read version 1
+        workflow.update_piece(first, editor_1, piece.slug, {"title": "First"}, 1, "api")
+        first.commit()
+        with pytest.raises(workflow.Conflict) as refused:
+            late.title = "Second"
+            workflow.record(second, late, "eve@example.com", "api")
+        assert (refused.value.current.title, refused.value.current.version) == ("First", 2)
+    session.expire_all()
+    assert session.get(Piece, piece.id).title == "First"
+    assert len(session.exec(select(Revision).where(Revision.piece_id == piece.id)).all()) == 2
+
+
 def test_update_piece_refuses_unknown_fields_and_contributors(session, people, taxonomy) -> None:
     piece = plan(session, people, taxonomy)
     with pytest.raises(workflow.InvalidInput) as caught:
