@@ -6,9 +6,9 @@ gap-report requests, against real app processes on the loopback interface.
     python bench/load.py --pages 24 --raters 12 --commenters 2 --editors 2
 
 Each kind of request has its own pool of simulated people, each with one keep-alive connection.
-Page viewers and raters offer a set rate (--page-rate, --rating-rate: 10% above the targets by
-default; a person whose answer comes late sends the next request at once); commenters send
-their next request as soon as the last is answered:
+Page viewers and raters offer a set rate (--page-rate page views and --rater-rate arriving
+raters per second, 10% above the targets by default; a person whose answer comes late sends
+the next request at once); commenters send their next one as soon as the last is answered:
 - page views: a piece page (4 in 5), the home page or a term page of the sample site;
 - ratings: a new reader rates a piece, and one in three rates it again with their cookie;
 - comments: a new reader comments on a piece, held for moderation as the default setting says;
@@ -158,7 +158,7 @@ async def load(base: str, token: str, args: argparse.Namespace) -> tuple[Run, fl
     sends as fast as it is answered."""
     pools: list[tuple[Action, int, float]] = [
         (page_view, args.pages, args.page_rate),
-        (rating, args.raters, args.rating_rate),
+        (rating, args.raters, args.rater_rate),
         (comment, args.commenters, 0.0),
         (editor, args.editors, 0.0),
     ]
@@ -253,9 +253,12 @@ def main() -> None:
     parser.add_argument(
         "--page-rate", type=float, default=550, help="page views offered per second (0: no limit)"
     )
-    parser.add_argument("--raters", type=int, default=24, help="readers rating at once")
+    parser.add_argument("--raters", type=int, default=12, help="readers rating at once")
     parser.add_argument(
-        "--rating-rate", type=float, default=220, help="ratings offered per second (0: no limit)"
+        "--rater-rate",
+        type=float,
+        default=165,
+        help="raters arriving per second, each rating once or (one in three) twice (0: no limit)",
     )
     parser.add_argument("--commenters", type=int, default=2, help="readers commenting at once")
     parser.add_argument("--editors", type=int, default=2, help="editors at work at once")
@@ -269,7 +272,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start")
     print(
         f"in flight: {args.pages} page viewers offering {args.page_rate:g}/s, {args.raters} "
-        f"raters offering {args.rating_rate:g}/s, {args.commenters} commenters, {args.editors} "
+        f"raters arriving at {args.rater_rate:g}/s, {args.commenters} commenters, {args.editors} "
         f"editors; {args.seconds:g} s of load per backend"
     )
     ok = True

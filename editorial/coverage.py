@@ -13,7 +13,7 @@ and gap = max(0, target - fresh - planned), priority = gap x the three terms' we
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -93,7 +93,9 @@ class Cell:
 
     def as_json(self) -> dict[str, Any]:
         """The design's cell shape, plus weight, priority and state."""
-        return asdict(self) | {"gap": self.gap, "priority": self.priority, "state": self.state}
+        # A shallow copy: dataclasses.asdict deep-copies, and reports have 1,000s of cells.
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        return shown | {"gap": self.gap, "priority": self.priority, "state": self.state}
 
 
 def cell_state(target: int, published: int, fresh: int, planned: int) -> CellState:

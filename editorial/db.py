@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlmodel import Session
@@ -91,28 +89,6 @@ def upgrade(engine: Engine, revision: str = "head") -> bool:
 
     command.upgrade(alembic_config(engine), revision)
     return True
-
-
-_WRITE_TURNS: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
-
-
-@contextmanager
-def write_turn(session: Session) -> Iterator[None]:
-    """On SQLite, this process's writers take turns: threads queue on a lock instead of
-    polling SQLite's write lock with growing sleeps, which made a burst of ratings wait
-    hundreds of milliseconds (bench/load.py). Other processes still meet SQLite's busy timeout.
-    An error inside rolls back before the turn passes on. Nothing to do on PostgreSQL."""
-    engine = session.get_bind()
-    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
-        yield
-        return
-    lock = _WRITE_TURNS.setdefault(engine, threading.Lock())
-    with lock:
-        try:
-            yield
-        except BaseException:
-            session.rollback()
-            raise
 
 
 @contextmanager

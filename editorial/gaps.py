@@ -9,9 +9,10 @@ import io
 from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import DateTime, Select, bindparam, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -188,6 +189,17 @@ def cheap_fill(
 ) -> Core | None:
     """The newest published core piece for the same stage and topic aimed at other audiences,
     with no variant for `audience` yet (and not among `exclude`, already suggested)."""
+    parameters = {"at": at, "audience": audience, "stage": stage, "topic": topic}
+    parameters["exclude"] = list(exclude)
+    row = session.connection().execute(_cheap_fill_query(), parameters).first()
+    return Core(*row) if row else None
+
+
+@cache
+def _cheap_fill_query() -> Select:
+    """Built once: a gap report asks it for each recommendation."""
+    at = bindparam("at", type_=DateTime(timezone=True))
+    audience = bindparam("audience")
     variant = aliased(Piece)
     has_variant = (
         select(variant.id)
@@ -195,20 +207,21 @@ def cheap_fill(
         .where(_tagged(variant.id, "audience", audience))
         .exists()
     )
-    statement = (
+    return (
         select(Piece.slug, Piece.title, Piece.format)
         .where(is_published(at), col(Piece.derived_from).is_(None))
-        .where(_tagged(Piece.id, "stage", stage), _tagged(Piece.id, "topic", topic))
+        .where(
+            _tagged(Piece.id, "stage", bindparam("stage")),
+            _tagged(Piece.id, "topic", bindparam("topic")),
+        )
         .where(_tagged(Piece.id, "audience"), ~_tagged(Piece.id, "audience", audience))
-        .where(~has_variant, col(Piece.slug).not_in(exclude))
+        .where(~has_variant, col(Piece.slug).not_in(bindparam("exclude", expanding=True)))
         .order_by(published_at().desc(), col(Piece.slug))
         .limit(1)
     )
-    row = session.exec(statement).first()
-    return Core(*row) if row else None
 
 
-def _tagged(piece_id: Any, dimension: str, term: str | None = None) -> Any:
+def _tagged(piece_id: Any, dimension: str, term: Any = None) -> Any:
     """EXISTS: the piece has a tag on `dimension` (`term`, or any)."""
     statement = select(PieceTerm.piece_id).where(
         PieceTerm.piece_id == piece_id, PieceTerm.dimension == dimension

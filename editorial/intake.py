@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from editorial.db import write_turn
 from editorial.feedback import (
     CommentInput,
     RatingSummary,
@@ -59,10 +58,9 @@ def submit_comment(
     piece_id = public_piece_id(session, slug)
     if honeypot:
         return None, CommentStatus.PENDING
-    with write_turn(session):
-        check_limits(session, settings, reader, visitor.network, "comment")
-        comment: Comment = post_comment(session, settings, piece_id, visitor, given)
-        maybe_purge(session, settings)
-        session.commit()
+    check_limits(session, settings, reader, visitor.network, "comment")
+    comment: Comment = post_comment(session, settings, piece_id, visitor, given)
+    maybe_purge(session, settings)
+    session.commit()
     shown = CommentStatus.APPROVED if comment.status == CommentStatus.APPROVED else "pending"
     return comment.id, shown

@@ -186,18 +186,20 @@ def post_comment(
     slug: str,
     comment: CommentIn,
     request: Request,
-    session: SessionDep,
     settings: SettingsDep,
     caller: CallerDep,
 ) -> Response:
     """Comment on a published piece; held for moderation unless the settings say otherwise."""
     given = CommentInput(comment.name, comment.body, comment.parent_id)
-    try:
-        comment_id, status = submit_comment(
-            session, settings, slug, caller.reader, caller.visitor, given, comment.website
-        )
-    except (FeedbackError, Limited) as error:
-        raise _api_error(error) from None
+    # As for ratings: each statement commits as it runs, so that a comment never holds the
+    # store's write lock while its thread waits for the interpreter.
+    with autocommit_session(request.app.state.engine) as session:
+        try:
+            comment_id, status = submit_comment(
+                session, settings, slug, caller.reader, caller.visitor, given, comment.website
+            )
+        except (FeedbackError, Limited) as error:
+            raise _api_error(error) from None
     message = "Thank you: your comment is published." if status == "approved" else HELD
     body = {"id": comment_id, "status": status, "message": message}
     return _remember(request, JSONResponse(body, status_code=201), caller.reader)
