@@ -16,9 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Select, and_, case, func, or_
+from sqlalchemy import Column, ColumnElement, Select, and_, bindparam, case, func, or_
 from sqlalchemy.sql.visitors import replacement_traverse
 from sqlmodel import Session, col, select
 
@@ -159,16 +161,30 @@ def cell_counts(
     session: Session, window: Window, topic: str | None = None
 ) -> dict[tuple[str, str, str], tuple[int, int, int]]:
     """(published, fresh, planned) per (audience, stage, topic), in one grouped query."""
-    rows = session.exec(counts_query(window, topic))
+    statement = _counts_statement(topic is not None)
+    rows = session.connection().execute(statement, _window_values(window, topic))
     return {(ra, rs, rt): (int(p), int(f), int(n)) for ra, rs, rt, p, f, n in rows}
 
 
 def counts_query(window: Window, topic: str | None = None) -> Select:
-    """The grouped query behind `cell_counts`.
+    """The grouped query behind `cell_counts`, with this window's moments bound into it.
 
     `piececell` is keyed by cell, so the grouping streams through it in key order; each
     (piece, cell) pair is tested there instead of being joined from `pieceterm`."""
+    return _counts_statement(topic is not None).params(_window_values(window, topic))
+
+
+def _window_values(window: Window, topic: str | None) -> dict[str, Any]:
+    values = {name: getattr(window, name) for name in ("as_of", "fresh_since", "horizon_end")}
+    return values | {"today": window.today, "topic": topic}
+
+
+@cache
+def _counts_statement(one_topic: bool) -> Select:
     cell = PieceCell.__table__.c  # type: ignore[attr-defined]
+    # A window whose moments are bound parameters, so that the query is built only once.
+    moments = ("as_of", "fresh_since", "horizon_end", "today")
+    window: Any = SimpleNamespace(**{name: bindparam(name) for name in moments})
     tests = (is_published(window.as_of), is_fresh(window), is_planned(window))
     statement = select(
         cell.audience,
@@ -176,8 +192,8 @@ def counts_query(window: Window, topic: str | None = None) -> Select:
         cell.topic,
         *(func.count().filter(on_cells(test)) for test in tests),
     ).group_by(cell.audience, cell.stage, cell.topic)
-    if topic is not None:
-        statement = statement.where(cell.topic == topic)
+    if one_topic:
+        statement = statement.where(cell.topic == bindparam("topic"))
     return statement
 
 
