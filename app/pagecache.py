@@ -22,6 +22,7 @@ import asyncio
 import re
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -40,6 +41,7 @@ class Cached:
     start: Message
     body: bytes
     expires: float  # time.monotonic()
+    until: datetime | None  # the catalog's next scheduled moment when the page was made
 
 
 class PageCache:
@@ -84,11 +86,11 @@ class PageCache:
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         cached = self.pages.get(path)
-        if cached is None or cached.expires <= time.monotonic() or not self._in_schedule():
+        if cached is None or cached.expires <= time.monotonic() or not _before(cached.until):
             seen = self.generation
             pending = self.rendering.get(path)
             # Readers who ask while the page is being made wait for it rather than make it
-            # again: after a rating drops a busy page, one render serves them all.
+            # again: when a busy page expires, one render serves them all.
             cached = await asyncio.shield(pending[1]) if pending and pending[0] == seen else None
             if cached is None:
                 await self._render(scope, receive, send, seen)
@@ -113,12 +115,15 @@ class PageCache:
             await send(message)
 
         expires = time.monotonic() + self.seconds
+        moments = [self.catalogs.until]  # before and after: the render may reload the catalog
         page = None
         try:
             await self.app(scope, receive, keep)
+            moments.append(self.catalogs.until)
             if self._keepable(start):
                 assert start is not None
-                page = Cached(start, b"".join(chunks), expires)
+                until = min((m for m in moments if m is not None), default=None)
+                page = Cached(start, b"".join(chunks), expires, until)
         finally:
             made.set_result(page)
             if self.rendering.get(path, (None, None))[1] is made:
@@ -135,7 +140,7 @@ class PageCache:
             return False
         return not any(name == b"set-cookie" for name, _value in start.get("headers", []))
 
-    def _in_schedule(self) -> bool:
-        """False once a scheduled publication or expiry has come since the catalog was read."""
-        until = self.catalogs.until
-        return until is None or clock.now() < until
+
+def _before(until: datetime | None) -> bool:
+    """Whether a scheduled publication or expiry due at `until` has not come yet."""
+    return until is None or clock.now() < until
