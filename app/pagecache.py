@@ -62,16 +62,30 @@ class PageCache:
         if scope["type"] != "http" or self.seconds <= 0:
             await self.app(scope, receive, send)
         elif scope["method"] not in ("GET", "HEAD", "OPTIONS"):
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                if not READERS_POST.match(scope["path"]):
-                    self.generation += 1
-                    self.pages.clear()
+            await self._write(scope, receive, send)
         elif scope["method"] == "GET" and self._cacheable(scope):
             await self._serve(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+    async def _write(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass a write on; drop every page unless it was refused (a 4xx changed nothing, and
+        posts to made-up addresses must not empty the cache) or was a reader's feedback."""
+        status = 500
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            refused = 400 <= status < 500
+            if not refused and not READERS_POST.match(scope["path"]):
+                self.generation += 1
+                self.pages.clear()
 
     def _cacheable(self, scope: Scope) -> bool:
         if scope["query_string"]:

@@ -77,6 +77,8 @@ def test_any_other_write_drops_every_page(
     anonymous(site, f"/pieces/{OTHER}/")
     anonymous(site, "/")
     retitle(engine, content_dir)
+    assert site.post("/no/such/form").status_code == 404  # refused: nothing changed
+    assert OTHER_OLD in anonymous(site, f"/pieces/{OTHER}/")
     site.post("/editor/logout")
     assert OTHER_NEW in anonymous(site, f"/pieces/{OTHER}/")
     assert NEW in anonymous(site, "/")
