@@ -11,7 +11,6 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from editorial.auth import SignedIn, resume_session, user_for_token
-from editorial.catalog import Catalog
 from editorial.models import Role, User
 from editorial.settings import Settings
 from editorial.site import Pages
@@ -38,19 +37,19 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-async def get_pages(request: Request, settings: SettingsDep) -> Pages:
+def public_pages(request: Request) -> Pages:
     """The public pages, with the taxonomy as it is on disk now (one stat() per request)."""
+    settings: Settings = request.app.state.settings
     taxonomy = current_taxonomy(settings.content_dir / "taxonomy.yaml")
     return Pages(request.app.state.renderer, taxonomy, settings.page_size)
 
 
-def get_catalog(request: Request, session: SessionDep) -> Catalog:
-    """Everything public now (cached per process, checked against the store each request)."""
-    return request.app.state.catalogs.get(session)
+async def get_pages(request: Request) -> Pages:
+    """`public_pages` as a dependency (a coroutine: no worker thread needed)."""
+    return public_pages(request)
 
 
 PagesDep = Annotated[Pages, Depends(get_pages)]
-CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 
 
 SESSION_COOKIE = "editorial_session"

@@ -17,13 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from app.deps import public_pages
 from editorial.catalog import Catalog
 from editorial.feedback import widgets
 from editorial.models import DIMENSIONS
 from editorial.pieces import html_of
 from editorial.settings import Settings
 from editorial.site import Pages
-from editorial.taxonomy import current_taxonomy
 
 HTML = "text/html; charset=utf-8"
 ATOM = "application/atom+xml; charset=utf-8"
@@ -54,16 +54,10 @@ Build = Callable[[Page], str | None]
 
 def _build(request: Request, build: Build) -> str:
     state = request.app.state
-    settings: Settings = state.settings
-    taxonomy = current_taxonomy(settings.content_dir / "taxonomy.yaml")
+    pages = public_pages(request)
     with Session(state.engine) as session:
-        page = Page(
-            session,
-            settings,
-            state.catalogs.get(session),
-            Pages(state.renderer, taxonomy, settings.page_size),
-            request.path_params,
-        )
+        catalog = state.catalogs.get(session)
+        page = Page(session, state.settings, catalog, pages, request.path_params)
         body = build(page)
     if body is None:
         raise HTTPException(status_code=404)
