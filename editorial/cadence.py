@@ -149,8 +149,7 @@ def quiet_topics(
     if "topic" in terms:
         topics = [t for t in topics if t.slug == terms["topic"]]
     others = {d: t for d, t in terms.items() if d != "topic"}
-    last = _topic_dates(session, others, func.max, public_filter(now), col(Piece.publish_at) <= now)
-    upcoming = _topic_dates(session, others, func.min, _coming(), col(Piece.publish_at) > now)
+    last, upcoming = _topic_dates(session, others, now)
     since = now - timedelta(weeks=weeks)
     quiet = []
     for topic in topics:
@@ -169,13 +168,23 @@ def quiet_topics(
 
 
 def _topic_dates(
-    session: Session, terms: dict[str, str], pick: Any, *conditions: ColumnElement[bool]
-) -> dict[str, datetime]:
-    """The earliest or latest publish date per topic among pieces meeting `conditions`."""
+    session: Session, terms: dict[str, str], now: datetime
+) -> tuple[dict[str, datetime], dict[str, datetime]]:
+    """Per topic, the latest publication up to `now` and the earliest one coming after it."""
+    moment = col(Piece.publish_at)
+    last = func.max(moment).filter(public_filter(now), moment <= now)
+    upcoming = func.min(moment).filter(_coming(), moment > now)
     statement = (
-        select(PieceTerm.term, pick(col(Piece.publish_at)))
+        select(PieceTerm.term, last, upcoming)
         .join(Piece, col(Piece.id) == col(PieceTerm.piece_id))
-        .where(PieceTerm.dimension == "topic", *_narrowed(terms), *conditions)
+        .where(PieceTerm.dimension == "topic", moment.is_not(None), *_narrowed(terms))
         .group_by(col(PieceTerm.term))
     )
-    return {term: clock.to_utc(moment) for term, moment in session.exec(statement) if moment}
+    latest: dict[str, datetime] = {}
+    following: dict[str, datetime] = {}
+    for term, before, after in session.exec(statement):
+        if before:
+            latest[term] = clock.to_utc(before)
+        if after:
+            following[term] = clock.to_utc(after)
+    return latest, following

@@ -235,8 +235,16 @@ def calendar(session: Session, site: Site, query: CalendarQuery, viewer: Viewer)
     result = Calendar(query, site.tz.key, now)
     if viewer.sees_nothing:
         return result
-    result.items = dated_items(session, query, viewer, site, now)
-    result.backlog = backlog(session, query, viewer)
+    low, high = local_bounds(query.start, query.end, site.tz)
+    shown = [_dated(low, high)]
+    if not query.status or query.status in BACKLOG_STATUSES:
+        shown.append(_undated())
+    # One query for both: the dated and the undated pieces are never the same ones.
+    statement = select(Piece).where(*_conditions(query, viewer, now), or_(*shown))
+    pieces = list(session.exec(statement))
+    terms = terms_of(session, [p.id for p in pieces if p.id is not None])
+    result.items = dated_items(pieces, terms, low, high, site, now)
+    result.backlog = backlog(pieces, terms, now)
     if viewer.sees_all:
         result.cadence = cadence(session, site.taxonomy, query.terms(), site.tz, now)
     return result
@@ -249,18 +257,30 @@ def local_bounds(start: date, end: date, tz: ZoneInfo) -> tuple[datetime, dateti
     return clock.to_utc(first), clock.to_utc(after)
 
 
+def _dated(low: datetime, high: datetime) -> ColumnElement[bool]:
+    """A due or publish date in [low, high)."""
+    fields = [col(getattr(Piece, name)) for name in LANE_FIELDS.values()]
+    return or_(*(and_(field >= low, field < high) for field in fields))
+
+
+def _undated() -> ColumnElement[bool]:
+    """An idea or planned piece with neither a due nor a publish date: the backlog."""
+    return and_(
+        col(Piece.status).in_(BACKLOG_STATUSES),
+        col(Piece.due_at).is_(None),
+        col(Piece.publish_at).is_(None),
+    )
+
+
 def dated_items(
-    session: Session, query: CalendarQuery, viewer: Viewer, site: Site, now: datetime
+    pieces: list[Piece],
+    terms: dict[int, dict[str, list[str]]],
+    low: datetime,
+    high: datetime,
+    site: Site,
+    now: datetime,
 ) -> list[Item]:
-    """Every due and publish item in the range, by moment, then lane, then slug."""
-    low, high = local_bounds(query.start, query.end, site.tz)
-    in_range = [
-        and_(col(getattr(Piece, name)) >= low, col(getattr(Piece, name)) < high)
-        for name in LANE_FIELDS.values()
-    ]
-    conditions = [*_conditions(query, viewer, now), or_(*in_range)]
-    pieces = list(session.exec(select(Piece).where(*conditions)))
-    terms = terms_of(session, [p.id for p in pieces if p.id is not None])
+    """Every due and publish item in [low, high), by moment, then lane, then slug."""
     items = []
     for piece in pieces:
         entry = _entry(piece, terms, now)
@@ -271,20 +291,18 @@ def dated_items(
     return sorted(items, key=lambda i: (i.at, LANES.index(i.lane), i.entry.slug))
 
 
-def backlog(session: Session, query: CalendarQuery, viewer: Viewer) -> list[Entry]:
-    """Ideas and planned pieces with neither a due nor a publish date, newest first."""
-    if query.status and query.status not in BACKLOG_STATUSES:
-        return []
-    now = clock.now()
-    statement = select(Piece).where(
-        *_conditions(query, viewer, now),
-        col(Piece.status).in_(BACKLOG_STATUSES),
-        col(Piece.due_at).is_(None),
-        col(Piece.publish_at).is_(None),
-    )
-    pieces = list(session.exec(statement.order_by(col(Piece.created_at).desc(), col(Piece.slug))))
-    terms = terms_of(session, [p.id for p in pieces if p.id is not None])
-    return [_entry(piece, terms, now) for piece in pieces]
+def backlog(
+    pieces: list[Piece], terms: dict[int, dict[str, list[str]]], now: datetime
+) -> list[Entry]:
+    """The undated ideas and planned pieces among `pieces`, newest first, then by slug."""
+    undated = [
+        piece
+        for piece in pieces
+        if piece.status in BACKLOG_STATUSES and piece.due_at is None and piece.publish_at is None
+    ]
+    undated.sort(key=lambda piece: piece.slug)
+    undated.sort(key=lambda piece: clock.to_utc(piece.created_at), reverse=True)
+    return [_entry(piece, terms, now) for piece in undated]
 
 
 def _conditions(query: CalendarQuery, viewer: Viewer, now: datetime) -> list[ColumnElement[bool]]:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import DateTime, Select, bindparam, func
+from sqlalchemy import DateTime, Select, bindparam, func, literal_column, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -134,12 +134,12 @@ def recommend(
     ranked = sorted((c for c in cells if c.gap > 0), key=lambda c: -c.priority)[:limit]
     load = week_load(session, horizon_weeks(taxonomy, window))
     found: list[Recommendation] = []
-    for cell in ranked:
+    for cell, cores in zip(ranked, cheap_fills(session, ranked, window.as_of), strict=True):
         week = first_open_week(load, taxonomy.targets.pieces_per_week)
         if week is not None:
             load[week] += 1  # the next recommendation sees this one on the calendar
-        used = [r.derived_from for r in found if r.audience == cell.audience and r.derived_from]
-        core = cheap_fill(session, cell.audience, cell.stage, cell.topic, window.as_of, used)
+        used = {r.derived_from for r in found if r.audience == cell.audience}
+        core = next((core for core in cores if core.slug not in used), None)
         title = suggested_title(taxonomy, cell.audience, cell.stage, cell.topic, core)
         slug = core.slug if core else None
         found.append(
@@ -179,27 +179,38 @@ def first_open_week(load: dict[date, int], pieces_per_week: int) -> date | None:
     return next((week for week, count in load.items() if count < pieces_per_week), None)
 
 
-def cheap_fill(
-    session: Session,
-    audience: str,
-    stage: str,
-    topic: str,
-    at: datetime,
-    exclude: Collection[str] = (),
-) -> Core | None:
-    """The newest published core piece for the same stage and topic aimed at other audiences,
-    with no variant for `audience` yet (and not among `exclude`, already suggested)."""
-    parameters = {"at": at, "audience": audience, "stage": stage, "topic": topic}
-    parameters["exclude"] = list(exclude)
-    row = session.connection().execute(_cheap_fill_query(), parameters).first()
-    return Core(*row) if row else None
+def cheap_fills(session: Session, cells: Sequence[Cell], at: datetime) -> list[list[Core]]:
+    """For each cell, the core pieces a variant could be personalised from: published, for the
+    same stage and topic, aimed at other audiences, with no variant for the cell's audience yet.
+    Newest first, and up to one per cell, enough to pass over those suggested for earlier cells.
+    One query, whatever the number of cells."""
+    found: list[list[Core]] = [[] for _ in cells]
+    if not cells:
+        return found
+    parameters: dict[str, Any] = {"at": at}
+    for n, cell in enumerate(cells):
+        parameters |= {f"audience_{n}": cell.audience, f"stage_{n}": cell.stage}
+        parameters[f"topic_{n}"] = cell.topic
+    for n, slug, title, form in session.connection().execute(
+        _cheap_fills_query(len(cells)), parameters
+    ):
+        found[n].append(Core(slug, title, form))
+    return found
 
 
 @cache
-def _cheap_fill_query() -> Select:
-    """Built once: a gap report asks it for each recommendation."""
+def _cheap_fills_query(cells: int) -> Select:
+    """Built once per number of cells: each cell's best `cells` candidates, in one statement."""
     at = bindparam("at", type_=DateTime(timezone=True))
-    audience = bindparam("audience")
+    parts = [_candidates(n, at, limit=cells).subquery() for n in range(cells)]
+    every = union_all(*(select(part) for part in parts)).subquery()
+    columns = (every.c.cell, every.c.slug, every.c.title, every.c.format)
+    return select(*columns).order_by(every.c.cell, every.c.rank)
+
+
+def _candidates(n: int, at: Any, limit: int) -> Select:
+    """Cell `n`'s candidates, numbered best first: newest, then by slug."""
+    audience = bindparam(f"audience_{n}")
     variant = aliased(Piece)
     has_variant = (
         select(variant.id)
@@ -207,17 +218,19 @@ def _cheap_fill_query() -> Select:
         .where(_tagged(variant.id, "audience", audience))
         .exists()
     )
+    order = (published_at().desc(), col(Piece.slug))
+    rank = func.row_number().over(order_by=order).label("rank")
     return (
-        select(Piece.slug, Piece.title, Piece.format)
+        select(literal_column(str(n)).label("cell"), Piece.slug, Piece.title, Piece.format, rank)
         .where(is_published(at), col(Piece.derived_from).is_(None))
         .where(
-            _tagged(Piece.id, "stage", bindparam("stage")),
-            _tagged(Piece.id, "topic", bindparam("topic")),
+            _tagged(Piece.id, "stage", bindparam(f"stage_{n}")),
+            _tagged(Piece.id, "topic", bindparam(f"topic_{n}")),
         )
         .where(_tagged(Piece.id, "audience"), ~_tagged(Piece.id, "audience", audience))
-        .where(~has_variant, col(Piece.slug).not_in(bindparam("exclude", expanding=True)))
-        .order_by(published_at().desc(), col(Piece.slug))
-        .limit(1)
+        .where(~has_variant)
+        .order_by(*order)
+        .limit(limit)
     )
 
 
