@@ -12,7 +12,17 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import DateTime, Select, bindparam, func, literal_column, union_all
+from sqlalchemy import (
+    CTE,
+    DateTime,
+    Select,
+    String,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -187,50 +197,69 @@ def cheap_fills(session: Session, cells: Sequence[Cell], at: datetime) -> list[l
     found: list[list[Core]] = [[] for _ in cells]
     if not cells:
         return found
-    parameters: dict[str, Any] = {"at": at}
+    parameters: dict[str, Any] = {"at": at, "limit": len(cells)}
     for n, cell in enumerate(cells):
         parameters |= {f"audience_{n}": cell.audience, f"stage_{n}": cell.stage}
         parameters[f"topic_{n}"] = cell.topic
-    for n, slug, title, form in session.connection().execute(
-        _cheap_fills_query(len(cells)), parameters
-    ):
+    for n, slug, title, form in session.connection().execute(_cheap_fills(len(cells)), parameters):
         found[n].append(Core(slug, title, form))
     return found
 
 
+def _wanted(cells: int) -> CTE:
+    """The cells asked about, as rows (n, audience, stage, topic) of bound values."""
+    rows = [
+        select(
+            literal_column(str(n)).label("n"),
+            *(bindparam(f"{name}_{n}", type_=String).label(name) for name in CELL_TERMS),
+        )
+        for n in range(cells)
+    ]
+    return (union_all(*rows) if cells > 1 else rows[0]).cte("wanted")
+
+
+CELL_TERMS = ("audience", "stage", "topic")
+
+
 @cache
-def _cheap_fills_query(cells: int) -> Select:
-    """Built once per number of cells: each cell's best `cells` candidates, in one statement."""
+def _cheap_fills(cells: int) -> Select:
+    """Each wanted cell's candidates, best first (newest, then by slug), up to `limit` each.
+    Built once per number of cells."""
+    wanted = _wanted(cells)
     at = bindparam("at", type_=DateTime(timezone=True))
-    parts = [_candidates(n, at, limit=cells).subquery() for n in range(cells)]
-    every = union_all(*(select(part) for part in parts)).subquery()
-    columns = (every.c.cell, every.c.slug, every.c.title, every.c.format)
-    return select(*columns).order_by(every.c.cell, every.c.rank)
-
-
-def _candidates(n: int, at: Any, limit: int) -> Select:
-    """Cell `n`'s candidates, numbered best first: newest, then by slug."""
-    audience = bindparam(f"audience_{n}")
+    stage, topic, aimed = aliased(PieceTerm), aliased(PieceTerm), aliased(PieceTerm)
     variant = aliased(Piece)
     has_variant = (
         select(variant.id)
+        .join(aimed, and_(aimed.piece_id == variant.id, aimed.dimension == "audience"))
         .where(variant.derived_from == Piece.slug, variant.status != Status.ARCHIVED)
-        .where(_tagged(variant.id, "audience", audience))
+        .where(aimed.term == wanted.c.audience)
         .exists()
     )
     order = (published_at().desc(), col(Piece.slug))
-    rank = func.row_number().over(order_by=order).label("rank")
-    return (
-        select(literal_column(str(n)).label("cell"), Piece.slug, Piece.title, Piece.format, rank)
-        .where(is_published(at), col(Piece.derived_from).is_(None))
-        .where(
-            _tagged(Piece.id, "stage", bindparam(f"stage_{n}")),
-            _tagged(Piece.id, "topic", bindparam(f"topic_{n}")),
+    rank = func.row_number().over(partition_by=wanted.c.n, order_by=order).label("rank")
+    ranked = (
+        select(wanted.c.n, Piece.slug, Piece.title, Piece.format, rank)
+        .select_from(wanted)
+        .join(stage, and_(stage.dimension == "stage", stage.term == wanted.c.stage))
+        .join(
+            topic,
+            and_(
+                topic.piece_id == stage.piece_id,
+                topic.dimension == "topic",
+                topic.term == wanted.c.topic,
+            ),
         )
-        .where(_tagged(Piece.id, "audience"), ~_tagged(Piece.id, "audience", audience))
+        .join(Piece, col(Piece.id) == stage.piece_id)
+        .where(is_published(at), col(Piece.derived_from).is_(None))
+        .where(_tagged(Piece.id, "audience"), ~_tagged(Piece.id, "audience", wanted.c.audience))
         .where(~has_variant)
-        .order_by(*order)
-        .limit(limit)
+        .subquery()
+    )
+    return (
+        select(ranked.c.n, ranked.c.slug, ranked.c.title, ranked.c.format)
+        .where(ranked.c.rank <= bindparam("limit"))
+        .order_by(ranked.c.n, ranked.c.rank)
     )
 
 

@@ -556,3 +556,30 @@ def test_with_no_default_target_only_cells_with_a_positive_target_weigh(
     assert [(i.slug, i.weight) for i in review_queue(session, taxonomy)] == [("old", 6.0)]
     targets = {(c.audience, c.target) for c in coverage(session, taxonomy)}
     assert targets == {("a0", 2), ("a1", 0)}
+
+
+def test_cheap_fills_pick_the_newest_unused_core_without_a_variant(
+    session: Session, frozen_clock: datetime
+) -> None:
+    both_stages = {"audience": ["cio"], "stage": ["awareness", "purchase"], "topic": ["cloud"]}
+    newer = Spec("newer-core", publish_at=FROZEN - 10 * DAY, terms=both_stages)
+    older = Spec(
+        "older-core", publish_at=FROZEN - 20 * DAY, terms=cell_terms("cio", "awareness", "cloud")
+    )
+    aimed = Spec(
+        "newer-core-for-purchasing",
+        status=Status.PLANNED,
+        derived_from="newer-core",
+        terms=cell_terms("purchasing", "purchase", "cloud"),
+    )
+    store(session, [newer, older, aimed])
+    report = gap_report(session, TAXONOMY, limit=100)
+    fills = {(r.audience, r.stage): r.derived_from for r in report.recommendations}
+    # finance's purchase gap ranks first and takes the newer core; its awareness gap then gets
+    # the older one rather than the same core twice
+    assert fills[("finance", "purchase")] == "newer-core"
+    assert fills[("finance", "awareness")] == "older-core"
+    # purchasing has a variant of the newer core on the way: only the older core is left
+    assert fills[("purchasing", "awareness")] == "older-core"
+    assert fills[("purchasing", "purchase")] is None
+    assert ("cio", "awareness") not in fills or fills[("cio", "awareness")] is None
