@@ -6,9 +6,11 @@ gap-report requests, against real app processes on the loopback interface.
     python bench/load.py --pages 24 --raters 12 --commenters 2 --editors 2
 
 Each kind of request has its own pool of simulated people, each with one keep-alive connection.
-Page viewers and raters offer a set rate (--page-rate page views and --rater-rate arriving
-raters per second, 10% above the targets by default; a person whose answer comes late sends
-the next request at once); commenters send their next one as soon as the last is answered:
+Page viewers, raters and commenters offer a set rate (--page-rate page views, --rater-rate
+arriving raters and --comment-rate comments per second: 10% above the targets by default, and
+comments a tenth of the ratings; a person whose answer comes late sends the next request at
+once), so that the load is the same however fast the server answers. A rate of 0 sends as fast
+as answered: --comment-rate 0 fills whatever the machine has left with comments.
 - page views: a piece page (4 in 5), the home page or a term page of the sample site;
 - ratings: a new reader rates a piece, and one in three rates it again with their cookie;
 - comments: a new reader comments on a piece, held for moderation as the default setting says;
@@ -159,7 +161,7 @@ async def load(base: str, token: str, args: argparse.Namespace) -> tuple[Run, fl
     pools: list[tuple[Action, int, float]] = [
         (page_view, args.pages, args.page_rate),
         (rating, args.raters, args.rater_rate),
-        (comment, args.commenters, 0.0),
+        (comment, args.commenters, args.comment_rate),
         (editor, args.editors, 0.0),
     ]
     plan = [
@@ -261,6 +263,9 @@ def main() -> None:
         help="raters arriving per second, each rating once or (one in three) twice (0: no limit)",
     )
     parser.add_argument("--commenters", type=int, default=2, help="readers commenting at once")
+    parser.add_argument(
+        "--comment-rate", type=float, default=22, help="comments offered per second (0: no limit)"
+    )
     parser.add_argument("--editors", type=int, default=2, help="editors at work at once")
     parser.add_argument(
         "--editor-pause", type=float, default=1.0, help="seconds between an editor's requests"
@@ -272,7 +277,8 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start")
     print(
         f"in flight: {args.pages} page viewers offering {args.page_rate:g}/s, {args.raters} "
-        f"raters arriving at {args.rater_rate:g}/s, {args.commenters} commenters, {args.editors} "
+        f"raters arriving at {args.rater_rate:g}/s, {args.commenters} commenters offering "
+        f"{args.comment_rate:g}/s, {args.editors} "
         f"editors; {args.seconds:g} s of load per backend"
     )
     ok = True

@@ -96,8 +96,12 @@ def autocommit_session(engine: Engine) -> Iterator[Session]:
     """A session whose statements each commit as they run, for writes that are one statement
     each (a rating). The store's write lock is then held only while a statement runs, never
     while the thread waits for the interpreter between statements, and PostgreSQL saves the
-    BEGIN and COMMIT round trips."""
-    with engine.connect() as connection, Session(bind=connection) as session:
+    BEGIN and COMMIT round trips. Objects keep their values after a commit (reading them
+    again would cost a round trip for what the session has just written)."""
+    with (
+        engine.connect() as connection,
+        Session(bind=connection, expire_on_commit=False) as session,
+    ):
         connection.execution_options(isolation_level="AUTOCOMMIT")
         yield session
 
