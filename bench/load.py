@@ -275,11 +275,11 @@ def main() -> None:
     args = parser.parse_args()
     print("command:", shlex.join([Path(sys.executable).name, *sys.argv]))
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start")
+    comments = f"offering {args.comment_rate:g}/s" if args.comment_rate else "as fast as answered"
     print(
         f"in flight: {args.pages} page viewers offering {args.page_rate:g}/s, {args.raters} "
-        f"raters arriving at {args.rater_rate:g}/s, {args.commenters} commenters offering "
-        f"{args.comment_rate:g}/s, {args.editors} "
-        f"editors; {args.seconds:g} s of load per backend"
+        f"raters arriving at {args.rater_rate:g}/s, {args.commenters} commenters {comments}, "
+        f"{args.editors} editors; {args.seconds:g} s of load per backend"
     )
     ok = True
     if args.backend in ("sqlite", "both"):
