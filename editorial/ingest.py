@@ -346,11 +346,13 @@ class _Writer:
             | {"source_stat": self.stats.get(rel)}
             for rel, digest, data, _ in items
         ]
-        statement = insert(PIECE).returning(PIECE.c.id, sort_by_parameter_order=True)
-        ids = connection.execute(statement, rows).scalars().all()
+        # Matched by slug (unique) rather than by order: asking for the rows' order makes
+        # SQLite insert them one statement at a time.
+        statement = insert(PIECE).returning(PIECE.c.slug, PIECE.c.id)
+        ids = {slug: id_ for slug, id_ in connection.execute(statement, rows)}
         return [
-            (rel, digest, data, _Known(i, data.slug, rel, digest, 1, False))
-            for (rel, digest, data, _), i in zip(items, ids, strict=True)
+            (rel, digest, data, _Known(ids[data.slug], data.slug, rel, digest, 1, False))
+            for rel, digest, data, _ in items
         ]
 
     def _update(self, connection: Any, items: list, stamp: Any) -> list:
