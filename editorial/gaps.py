@@ -41,6 +41,7 @@ from editorial.models import Piece, PieceTerm, Status
 from editorial.taxonomy import Taxonomy
 
 RECOMMENDATIONS = 10
+CELL_TERMS = ("audience", "stage", "topic")
 CSV_FIELDS = (*CELL_FIELDS, "weight", "priority", "state")
 
 
@@ -192,8 +193,8 @@ def first_open_week(load: dict[date, int], pieces_per_week: int) -> date | None:
 def cheap_fills(session: Session, cells: Sequence[Cell], at: datetime) -> list[list[Core]]:
     """For each cell, the core pieces a variant could be personalised from: published, for the
     same stage and topic, aimed at other audiences, with no variant for the cell's audience yet.
-    Newest first, and up to one per cell, enough to pass over those suggested for earlier cells.
-    One query, whatever the number of cells."""
+    Newest first, and at most as many as there are cells: enough to pass over the cores already
+    suggested for earlier cells. One query, whatever the number of cells."""
     found: list[list[Core]] = [[] for _ in cells]
     if not cells:
         return found
@@ -216,9 +217,6 @@ def _wanted(cells: int) -> CTE:
         for n in range(cells)
     ]
     return (union_all(*rows) if cells > 1 else rows[0]).cte("wanted")
-
-
-CELL_TERMS = ("audience", "stage", "topic")
 
 
 @cache
