@@ -46,7 +46,7 @@ from editorial.auth import create_user
 from editorial.db import make_engine, session_scope, upgrade
 from editorial.ingest import ingest
 
-from .world import EDITOR, EXPERT, Live, editorial_script
+from .world import EDITOR, EXPERT, PAGE_CACHE_SECONDS, Live, editorial_script
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
@@ -140,6 +140,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, database_url_e2e: str) -> Ite
         "EDITORIAL_CONTENT_DIR": str(content_dir),
         "EDITORIAL_THEMES_DIR": str(REPO / "themes"),
         "EDITORIAL_INGEST_WORKERS": "1",
+        "EDITORIAL_PAGE_CACHE_SECONDS": str(PAGE_CACHE_SECONDS),
         "EDITORIAL_SECRET_KEY": "e2e-" + uuid.uuid4().hex,
     }
     log = root / "serve.log"

@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PASSWORD = "correct horse battery"
+# How long the server may answer a reader without a cookie from its page cache. Readers' own
+# ratings and comments do not empty it (at hundreds a second they would make it useless), so
+# such a reader may see a summary up to this old.
+PAGE_CACHE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
