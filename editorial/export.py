@@ -386,7 +386,7 @@ def export_site(
         Maker(engine, catalog, pages, writer.out, settings), stale, workers
     ):
         links[path] = found
-    _commit(writer.out, [s.path for s in stale])
+    _commit(writer.out)
     files = {s.path: [s.fingerprint, links.get(s.path, [])] for s in specs}
     manifest = Manifest(stamp, files, planner.errors, _check_links(files, writer.paths))
     report = ExportReport(
@@ -452,15 +452,28 @@ def _fresh_staging(out: Path) -> Path:
     return staging
 
 
-def _commit(out: Path, paths: list[str]) -> None:
-    """Move every staged file into place (renames only: no new space is needed), then drop
-    the staging folder."""
-    staging, files = f"{out}/{STAGING}/", FileWriter(out)
-    for rel in paths:
-        target = os.path.join(files.out, rel)
-        files._folder(os.path.dirname(target))
-        os.replace(staging + rel, target)
+def _commit(out: Path) -> None:
+    """Move everything staged into place, then drop the staging folder. Renames only: no new
+    space is needed. A staged folder that OUT does not have yet moves whole, in one rename, so a
+    first export moves a few folders rather than creating, filling and removing ten thousand."""
+    files = FileWriter(out)
+    staging = os.path.join(files.out, STAGING)
+    _move(staging, files.out, files)
     shutil.rmtree(staging)
+
+
+def _move(source: str, target: str, files: FileWriter) -> None:
+    """Move the contents of staged folder `source` into `target`, a folder of OUT."""
+    files._folder(target)  # made if missing; refused if it leads out of OUT
+    with os.scandir(source) as entries:
+        for entry in entries:
+            destination = os.path.join(target, entry.name)
+            if not entry.is_dir(follow_symlinks=False):
+                os.replace(entry.path, destination)
+            elif os.path.lexists(destination):
+                _move(entry.path, destination, files)
+            else:
+                os.rename(entry.path, destination)
 
 
 def _make_all(maker: Maker, specs: list[Spec], workers: int) -> Iterable[tuple[str, list[str]]]:
