@@ -227,6 +227,7 @@ def _cheap_fills(cells: int) -> Select:
     at = bindparam("at", type_=DateTime(timezone=True))
     stage, topic, aimed = aliased(PieceTerm), aliased(PieceTerm), aliased(PieceTerm)
     variant = aliased(Piece)
+    # A join, not `_tagged`: an EXISTS nested two levels down would not correlate with `wanted`.
     has_variant = (
         select(variant.id)
         .join(aimed, and_(aimed.piece_id == variant.id, aimed.dimension == "audience"))
