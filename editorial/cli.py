@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import sys
@@ -36,6 +37,7 @@ app.command("calendar")(calendar_command)
 app.command("gaps")(gaps_command)
 app.command("dump")(dump_command)
 app.command("restore")(restore_command)
+BATCH_GC_THRESHOLDS = (100_000, 50, 100)  # Python's defaults: (700, 10, 10)
 SKELETON = Path(__file__).resolve().parent / "skeleton"
 
 
@@ -321,7 +323,14 @@ def db_upgrade() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    A command is a short batch job that builds tens of thousands of small, acyclic objects
+    (rows, entries, pages). Python's cycle collector would walk them again and again as they
+    accumulate, which cost about 40% of loading a 10,000-piece catalog; it runs far less often
+    here, and never over the modules imported at start-up."""
+    gc.freeze()
+    gc.set_threshold(*BATCH_GC_THRESHOLDS)
     app(prog_name="editorial")
 
 

@@ -87,10 +87,9 @@ class Writer:
 
     def reserve(self, rel: str) -> None:
         """Claim `rel` for one file; refuses a second claim and any path that leaves OUT."""
-        pure = PurePosixPath(rel)
-        unsafe = pure.is_absolute() or ".." in pure.parts or "." in pure.parts
-        unsafe = unsafe or pure.parts[:1] == (STAGING,)
-        if unsafe or not rel or "\\" in rel or "\x00" in rel or str(pure) != rel:
+        parts = rel.split("/")  # an empty part is a leading, doubled or trailing slash
+        unsafe = parts[0] == STAGING or any(part in ("", ".", "..") for part in parts)
+        if unsafe or "\\" in rel or "\x00" in rel:
             raise ExportError(f"refusing to write '{rel}': the path must stay inside the export")
         if rel in self.paths:
             raise ExportError(f"two files want the path '{rel}'; each path takes one file")
@@ -279,8 +278,10 @@ class Maker:
         self.catalog = catalog
         self.pages = pages
         self.files = FileWriter(_fresh_staging(out))
-        base_path = re.escape(pages.renderer.site.base_path)
-        self.link_re = re.compile(rf'(?:href|src)="{base_path}([^"#?]*)')
+        base_path = re.escape(pages.renderer.site.base_path.encode())
+        # Starts with a literal, which the regex engine finds fast; the attribute name before it
+        # is checked apart (an alternation in front would be tried at every position).
+        self.link_re = re.compile(rb'="' + base_path + rb'([^"#?]*)')
 
     def make(self, specs: list[Spec]) -> list[tuple[str, list[str]]]:
         """Render and write `specs`; returns each file's internal links."""
@@ -322,8 +323,13 @@ class Maker:
         return text.encode("utf-8")
 
     def links(self, data: bytes) -> list[str]:
-        """Site-internal link targets in a page, as paths inside the export."""
-        return sorted(set(self.link_re.findall(data.decode("utf-8"))))
+        """Site-internal link targets (`href` and `src`) in a page, as paths inside the export."""
+        found = set()
+        for match in self.link_re.finditer(data):
+            start = match.start()
+            if data.endswith(b"href", 0, start) or data.endswith(b"src", 0, start):
+                found.add(match[1])
+        return sorted(link.decode("utf-8") for link in found)
 
     @classmethod
     def make_in_worker(cls, specs: list[Spec]) -> list[tuple[str, list[str]]]:
@@ -344,7 +350,7 @@ def export_site(
     base_url = base_url or settings.base_url
     base_url = base_url if base_url.endswith("/") else base_url + "/"
     taxonomy = current_taxonomy(settings.content_dir / "taxonomy.yaml")
-    pages = Pages(Renderer(settings, base_url), taxonomy, settings.page_size)
+    pages = Pages(Renderer(settings, base_url, auto_reload=False), taxonomy, settings.page_size)
     common = _hash(
         EXPORT_VERSION,
         RENDER_VERSION,
@@ -525,10 +531,18 @@ def _remove(out: Path, paths: set[str]) -> int:
 
 
 def _check_links(manifest: dict[str, list], paths: set[str]) -> list[dict[str, str]]:
-    broken = []
-    for page, (_fingerprint, links) in sorted(manifest.items()):
-        for link in links:
-            target = link + "index.html" if link.endswith("/") or not link else link
-            if target not in paths:
-                broken.append({"page": page, "link": link})
-    return broken
+    """Every link, page by page, whose target is not among `paths`. Pages share most of their
+    links, so each distinct link is looked up once; only pages with a broken one are revisited."""
+    every = set().union(*(links for _fingerprint, links in manifest.values()))
+    missing = {link for link in every if _target(link) not in paths}
+    return [
+        {"page": page, "link": link}
+        for page, (_fingerprint, links) in sorted(manifest.items())
+        if missing and not missing.isdisjoint(links)
+        for link in links
+        if link in missing
+    ]
+
+
+def _target(link: str) -> str:
+    return link + "index.html" if link.endswith("/") or not link else link

@@ -265,9 +265,12 @@ def _stored_state(engine: Engine, key: str) -> str | None:
 
 
 def _store_state(engine: Engine, values: dict[str, str]) -> None:
-    with session_scope(engine) as session:
-        for key, value in values.items():
-            session.merge(StoreState(key=key, value=value))
+    """Record `values`; a run that changes none of them writes nothing (no transaction)."""
+    values = {k: v for k, v in values.items() if _stored_state(engine, k) != v}
+    if values:
+        with session_scope(engine) as session:
+            for key, value in values.items():
+                session.merge(StoreState(key=key, value=value))
 
 
 class _Writer:

@@ -61,8 +61,11 @@ def _iso(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
 
 
-def build_environment(settings: Settings) -> Environment:
-    """One Jinja environment: the site's theme first, then `default`; `default:` names the base."""
+def build_environment(settings: Settings, auto_reload: bool = True) -> Environment:
+    """One Jinja environment: the site's theme first, then `default`; `default:` names the base.
+
+    With `auto_reload` (the server's default) an edited template is picked up on its next use,
+    at the cost of checking its file's time on every page; an export turns that off."""
     dirs = settings.theme_dirs()
     if not dirs:
         raise FileNotFoundError(
@@ -81,6 +84,7 @@ def build_environment(settings: Settings) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=auto_reload,
     )
     env.filters["date"] = _date
     env.globals.update(piece_path=piece_path, term_path=term_path, author_path=author_path)
@@ -89,11 +93,25 @@ def build_environment(settings: Settings) -> Environment:
 
 
 class Renderer:
-    """Renders named templates with the site information every page needs."""
+    """Renders named templates with the site information every page needs.
 
-    def __init__(self, settings: Settings, base_url: str | None = None) -> None:
-        self.env = build_environment(settings)
-        self.site = SiteInfo(settings.site_title, base_url or settings.base_url)
+    Links are made by filters bound to this site (`'feed.xml' | url`, `slug | piece_url`,
+    `slug | term_url(dimension)`): Jinja calls a filter directly, where a call such as
+    `site.url(...)` goes through its context's dispatch, which costs several times more on pages
+    with dozens of links. `site.url` and `site.absolute` still work in a theme."""
+
+    def __init__(
+        self, settings: Settings, base_url: str | None = None, *, auto_reload: bool = True
+    ) -> None:
+        self.env = build_environment(settings, auto_reload)
+        self.site = site = SiteInfo(settings.site_title, base_url or settings.base_url)
+        self.env.filters.update(
+            url=site.url,
+            absolute=site.absolute,
+            piece_url=lambda slug: site.url(piece_path(slug)),
+            term_url=lambda slug, dimension: site.url(term_path(dimension, slug)),
+            author_url=lambda slug: site.url(author_path(slug)),
+        )
 
     def warm(self) -> None:
         """Compile every template now rather than on the first requests (which would each

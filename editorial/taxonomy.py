@@ -67,9 +67,11 @@ class Taxonomy:
     targets: Targets = Targets()
     fingerprint: str = ""
     _index: dict[str, dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
+    _terms: dict[tuple[str, str], Term] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for dimension, terms in self.dimensions.items():
+            self._terms.update(((dimension, term.slug), term) for term in terms)
             names: dict[str, str] = {}
             for term in terms:
                 names[term.slug] = term.slug
@@ -82,7 +84,7 @@ class Taxonomy:
 
     def term(self, dimension: str, slug: str) -> Term | None:
         """The declared term `slug` of `dimension`, if any."""
-        return next((t for t in self.terms(dimension) if t.slug == slug), None)
+        return self._terms.get((dimension, slug))
 
     def resolve(self, dimension: str, value: str) -> str | None:
         """The slug that `value` names (by slug or label, any case), or None."""
