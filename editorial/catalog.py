@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 
 from sqlalchemy import Select, String, cast, func
 from sqlmodel import Session, col, select
@@ -44,12 +44,18 @@ class Entry:
 
     @property
     def author_slug(self) -> str | None:
-        return slugify(self.author) if self.author else None
+        return _author_slug(self.author) if self.author else None
 
     @property
     def signature(self) -> str:
         """What a listing shows of this entry; changes whenever the piece changes."""
         return f"{self.slug}@{self.version}"
+
+
+@lru_cache(maxsize=4096)
+def _author_slug(author: str) -> str:
+    """A few authors write thousands of pieces: each name is made a slug once."""
+    return slugify(author)
 
 
 class Catalog:

@@ -150,23 +150,25 @@ def _fingerprint_files(
     what was stored is not read at all (digest None); the others are read and hashed, and
     their bytes dropped (workers read them again)."""
     started = time.time_ns()
+    root = f"{content_dir}{os.sep}"
     for rel in files:
-        path = content_dir / rel
+        path = root + rel
         try:
             stat = _stat_stamp(path, started)
             old = by_path.get(rel)
             if stat is not None and old is not None and old.stat == stat:
                 yield rel, stat, None
             else:
-                yield rel, stat, _digest(path.read_bytes())
+                with open(path, "rb") as file:
+                    yield rel, stat, _digest(file.read())
         except OSError as exc:
             report.fail(rel, SourceError(f"cannot read the file ({exc.strerror})"))
 
 
-def _stat_stamp(path: Path, started_ns: int) -> str | None:
+def _stat_stamp(path: str | Path, started_ns: int) -> str | None:
     """Size and modification time, or None when the file changed too recently to trust them
     (a write in the same clock tick as our read would otherwise go unnoticed)."""
-    stat = path.stat()
+    stat = os.stat(path)
     if stat.st_mtime_ns > started_ns - RACY_NS:
         return None
     return f"{stat.st_size}:{stat.st_mtime_ns}"

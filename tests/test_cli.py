@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,6 +41,29 @@ def test_every_command_has_help(path: list[str]) -> None:
     assert "Usage:" in result.output
     summary = result.output.split("Usage:")[1].split("Options")[0]
     assert len(summary.strip().splitlines()) >= 2, f"no description for {path}"
+
+
+@pytest.mark.parametrize("preset", [None, ""])
+def test_the_console_script_runs_the_cli_and_leaves_a_users_plugin_setting_alone(
+    preset: str | None,
+) -> None:
+    """`python -m editorial` is what the console script runs: it turns Pydantic's plugin scan
+    off for its own start-up unless the user has set the variable (an empty value keeps it on)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if preset is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = preset
+    probe = (
+        "import os, sys, runpy; sys.argv = ['editorial', '--help'];\n"
+        "try: runpy.run_module('editorial', run_name='__main__')\n"
+        "except SystemExit as exit: print('exit', exit.code)\n"
+        "print('setting', repr(os.environ.get('PYDANTIC_DISABLE_PLUGINS')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert "Usage:" in done.stdout and "exit 0" in done.stdout, done.stdout + done.stderr
+    expected = "'__all__'" if preset is None else repr(preset)
+    assert f"setting {expected}" in done.stdout
 
 
 @pytest.mark.parametrize("path", command_paths(), ids=" ".join)

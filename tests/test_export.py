@@ -137,7 +137,22 @@ def test_hostile_aliases_are_refused(
     assert not (tmp_path / "escape").exists() and not (tmp_path / "outside").exists()
 
 
-@pytest.mark.parametrize("path", ["../x", "/etc/passwd", "a/../../x", "a\\b", "./x", "a//b", ""])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../x",
+        "/etc/passwd",
+        "a/../../x",
+        "a\\b",
+        "./x",
+        "a/./b",
+        "a//b",
+        "pieces/",
+        "",
+        "a\x00b",
+        ".editorial-staging/index.html",
+    ],
+)
 def test_writer_refuses_paths_outside_out(tmp_path: Path, path: str) -> None:
     with pytest.raises(ExportError, match="refusing to write"):
         Writer(tmp_path).reserve(path)
