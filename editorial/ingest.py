@@ -146,9 +146,9 @@ def scan(content_dir: Path) -> list[str]:
 def _fingerprint_files(
     content_dir: Path, files: list[str], by_path: dict[str, _Known], report: IngestReport
 ) -> Iterator[tuple[str, str | None, str | None]]:
-    """Each file's stat stamp and content hash. A file whose size and modification time match
-    what was stored is not read at all (digest None); the others are read and hashed, and
-    their bytes dropped (workers read them again)."""
+    """Each file's stat stamp and content hash. A new file, or one whose size and modification
+    time match what was stored, is not read here (digest None): a new one is parsed anyway. The
+    others are read and hashed, and their bytes dropped (workers read them again)."""
     started = time.time_ns()
     root = f"{content_dir}{os.sep}"
     for rel in files:
@@ -156,7 +156,7 @@ def _fingerprint_files(
         try:
             stat = _stat_stamp(path, started)
             old = by_path.get(rel)
-            if stat is not None and old is not None and old.stat == stat:
+            if old is None or (stat is not None and old.stat == stat):
                 yield rel, stat, None
             else:
                 with open(path, "rb") as file:
@@ -227,12 +227,19 @@ def _parse_all(
     if count < 2 or len(changed) < PARALLEL_FROM:
         yield from map(_Parser(content_dir, taxonomy), changed)
         return
+    size = BATCH * count
+    rounds = [changed[start : start + size] for start in range(0, len(changed), size)]
     with ProcessPoolExecutor(
         count, initializer=_Parser.install, initargs=(content_dir, taxonomy)
     ) as pool:
-        for start in range(0, len(changed), BATCH * count):
-            chunk = changed[start : start + BATCH * count]
-            yield from pool.map(_Parser.parse, chunk, chunksize=32)
+        # One round is always queued behind the one being written, so that the workers go on
+        # parsing while this process stores their results; at most two rounds are in memory.
+        current = pool.map(_Parser.parse, rounds[0], chunksize=32)
+        for following in rounds[1:]:
+            queued = pool.map(_Parser.parse, following, chunksize=32)
+            yield from current
+            current = queued
+        yield from current
 
 
 def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
