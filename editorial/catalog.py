@@ -6,6 +6,7 @@ gives the same bytes in both. Piece bodies (HTML) are not part of it; they are r
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,9 +47,10 @@ class Entry:
     def author_slug(self) -> str | None:
         return _author_slug(self.author) if self.author else None
 
-    @property
+    @cached_property
     def signature(self) -> str:
-        """What a listing shows of this entry; changes whenever the piece changes."""
+        """What a listing shows of this entry; changes whenever the piece changes (an entry is
+        made once per catalog and never changed after, so this is worked out once)."""
         return f"{self.slug}@{self.version}"
 
 
@@ -92,6 +94,31 @@ class Catalog:
     @cached_property
     def _related(self) -> dict[str, list[Entry]]:
         return _rank_related(self.entries, self.by_term, self.lineage)
+
+    @cached_property
+    def ranking_key(self) -> str:
+        """A digest of everything the related-pieces ranking depends on: the order of the
+        entries, their coverage terms and their lineage. Titles, bodies and dates do not count."""
+        inputs = [
+            (e.slug, e.derived_from, [e.terms.get(d, ()) for d in DIMENSIONS]) for e in self.entries
+        ]
+        return hashlib.blake2b(repr(inputs).encode(), digest_size=16).hexdigest()
+
+    def ranking(self) -> dict[str, list[str]]:
+        """The related pieces of every entry, by slug (what `adopt_ranking` takes back)."""
+        return {slug: [e.slug for e in found] for slug, found in self._related.items()}
+
+    def adopt_ranking(self, key: str, ranking: dict[str, list[str]]) -> bool:
+        """Use a ranking saved from a catalog with the same `ranking_key` instead of ranking
+        again; refused (False) when the key differs or a slug is unknown."""
+        if key != self.ranking_key or self.__dict__.get("_related") is not None:
+            return False
+        try:
+            adopted = {s: [self.by_slug[o] for o in ranking[s]] for s in self.by_slug}
+        except (KeyError, TypeError):
+            return False
+        self.__dict__["_related"] = adopted  # what the cached property would have computed
+        return True
 
     def lineage(self, entry: Entry) -> list[Entry]:
         """The entry's public core piece and variants (shown apart from related pieces)."""

@@ -381,6 +381,8 @@ def export_site(
                 broken_links=old.broken_links,
             )
         catalog = load_catalog(session, at)
+    if not full:  # ranking related pieces is most of planning; an edit seldom changes it
+        catalog.adopt_ranking(old.related.get("key", ""), old.related.get("lists", {}))
     planner = Planner(catalog, pages, settings, common, feedback)
     specs = planner.plan()
     writer = Writer(out)
@@ -394,7 +396,8 @@ def export_site(
         links[path] = found
     _commit(writer.out)
     files = {s.path: [s.fingerprint, links.get(s.path, [])] for s in specs}
-    manifest = Manifest(stamp, files, planner.errors, _check_links(files, writer.paths))
+    related = {"key": catalog.ranking_key, "lists": catalog.ranking()}
+    manifest = Manifest(stamp, files, planner.errors, _check_links(files, writer.paths), related)
     report = ExportReport(
         written=len(stale),
         unchanged=len(specs) - len(stale),
@@ -409,12 +412,14 @@ def export_site(
 
 @dataclass
 class Manifest:
-    """What the last export wrote: each file's fingerprint and links, and the store's stamp."""
+    """What the last export wrote: each file's fingerprint and links, the store's stamp, and
+    the related-pieces ranking with the key of its inputs (for the next export to reuse)."""
 
     stamp: list[str] = field(default_factory=list)
     files: dict[str, list] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     broken_links: list[dict[str, str]] = field(default_factory=list)
+    related: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def read(cls, out: Path) -> Manifest:
@@ -422,7 +427,11 @@ class Manifest:
         try:
             data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
             if data.get("version") == EXPORT_VERSION:
-                return cls(data["stamp"], data["files"], data["errors"], data["broken_links"])
+                related = data.get("related")
+                related = related if isinstance(related, dict) else {}
+                return cls(
+                    data["stamp"], data["files"], data["errors"], data["broken_links"], related
+                )
         except (OSError, ValueError, KeyError, AttributeError, TypeError):
             pass
         return cls()
@@ -444,6 +453,7 @@ class Manifest:
             "files": self.files,
             "errors": self.errors,
             "broken_links": self.broken_links,
+            "related": self.related,
         }
         FileWriter(out).write(MANIFEST, json.dumps(body, sort_keys=True).encode())
 

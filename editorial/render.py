@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+from jinja2 import (
+    BytecodeCache,
+    ChoiceLoader,
+    Environment,
+    FileSystemBytecodeCache,
+    FileSystemLoader,
+    PrefixLoader,
+    select_autoescape,
+)
 
 from editorial.settings import Settings
 
@@ -61,11 +70,31 @@ def _iso(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
 
 
-def build_environment(settings: Settings, auto_reload: bool = True) -> Environment:
+@lru_cache(maxsize=16)
+def _compiled_templates(site_key: str) -> BytecodeCache | None:
+    """Jinja's cache of compiled templates, in a folder of the user's own under the system's
+    temporary folder (Jinja checks its owner and mode). Keyed by the template's name and file
+    and checked against a digest of its source, so an edited template is compiled again. A
+    command that renders a few pages would otherwise spend more time compiling templates than
+    rendering them. Without a safe folder, templates are compiled every time.
+
+    Jinja evaluates a filter on a constant while compiling (`'feed.xml' | url` becomes the link
+    itself), and the link filters are bound to one site; so each site (`site_key`) has its own
+    compiled templates."""
+    try:
+        return FileSystemBytecodeCache(pattern=f"editorial-{site_key}-%s.cache")
+    except (OSError, RuntimeError):
+        return None
+
+
+def build_environment(
+    settings: Settings, auto_reload: bool = True, site_key: str = "none"
+) -> Environment:
     """One Jinja environment: the site's theme first, then `default`; `default:` names the base.
 
     With `auto_reload` (the server's default) an edited template is picked up on its next use,
-    at the cost of checking its file's time on every page; an export turns that off."""
+    at the cost of checking its file's time on every page; an export turns that off. Filters
+    bound to a site must be given a `site_key` of that site (see `_compiled_templates`)."""
     dirs = settings.theme_dirs()
     if not dirs:
         raise FileNotFoundError(
@@ -85,6 +114,7 @@ def build_environment(settings: Settings, auto_reload: bool = True) -> Environme
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=auto_reload,
+        bytecode_cache=_compiled_templates(site_key),
     )
     env.filters["date"] = _date
     env.globals.update(piece_path=piece_path, term_path=term_path, author_path=author_path)
@@ -103,8 +133,9 @@ class Renderer:
     def __init__(
         self, settings: Settings, base_url: str | None = None, *, auto_reload: bool = True
     ) -> None:
-        self.env = build_environment(settings, auto_reload)
         self.site = site = SiteInfo(settings.site_title, base_url or settings.base_url)
+        site_key = hashlib.blake2b(site.base_url.encode(), digest_size=8).hexdigest()
+        self.env = build_environment(settings, auto_reload, site_key)
         self.env.filters.update(
             url=site.url,
             absolute=site.absolute,

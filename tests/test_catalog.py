@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -90,3 +91,27 @@ def test_cache_reloads_on_change_and_when_a_scheduled_piece_is_due(
     with Session(engine) as session:
         changed = cache.get(session, at=datetime(2099, 1, 2, tzinfo=UTC))
     assert changed.by_slug["cloud-basics"].title == "Cloud for the CIO"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(term_sets, min_size=2, max_size=20), st.data())
+def test_a_saved_ranking_is_reused_only_for_the_same_inputs(all_terms, data) -> None:
+    entries = [entry(i, terms) for i, terms in enumerate(all_terms)]
+    saved = Catalog(entries, START)
+    key, ranking = saved.ranking_key, saved.ranking()
+
+    retitled = [replace(e, title=e.title + " (edited)", version=2) for e in entries]
+    reused = Catalog(retitled, START)
+    assert reused.adopt_ranking(key, ranking)
+    computed = Catalog(retitled, START)
+    assert all(reused.related(e) == computed.related(e) for e in retitled)
+
+    moved = data.draw(st.integers(0, len(entries) - 1))
+    changed_terms = {**entries[moved].terms, "topic": ("x", "y", "z")}
+    if changed_terms != entries[moved].terms:
+        changed = [*entries[:moved], replace(entries[moved], terms=changed_terms)]
+        changed += entries[moved + 1 :]
+        assert not Catalog(changed, START).adopt_ranking(key, ranking)
+    reordered = Catalog(entries[::-1], START)
+    assert not reordered.adopt_ranking(key, ranking)
+    assert not Catalog(entries, START).adopt_ranking(key, {"p0": ["nobody"]})

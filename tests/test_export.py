@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from editorial import catalog as catalog_module
 from editorial.cli import app
 from editorial.export import MANIFEST, ExportError, Writer, export_site
 from editorial.ingest import ingest
@@ -193,7 +194,11 @@ def test_a_link_out_of_the_export_is_not_followed(
 
 
 def test_incremental_export(
-    store: Engine, settings: Settings, content_dir: Path, tmp_path: Path
+    store: Engine,
+    settings: Settings,
+    content_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     out = tmp_path / "out"
     first = export(store, settings, out)
@@ -201,10 +206,16 @@ def test_incremental_export(
     again = export(store, settings, out)
     assert (again.written, again.unchanged, again.removed) == (0, first.files, 0)
 
+    rankings = []
+    rank = catalog_module._rank_related
+    monkeypatch.setattr(
+        catalog_module, "_rank_related", lambda *args: rankings.append(1) or rank(*args)
+    )
     piece = content_dir / "posts" / "cloud-basics-finance.md"
     piece.write_text(piece.read_text().replace("The numbers", "The new numbers"))
     ingest(store, content_dir)
     changed = export(store, settings, out)
+    assert rankings == []  # the text changed, not what related pieces are ranked by
     assert changed.removed == 0
     assert 0 < changed.written < first.files // 2
     assert "The new numbers" in (out / "pieces/cloud-basics-finance/index.html").read_text()

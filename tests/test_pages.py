@@ -97,3 +97,17 @@ def test_static_files_cannot_escape_the_theme(site: TestClient) -> None:
     assert site.get("/static/site.css").status_code == 200
     assert site.get("/static/..%2F..%2Fpyproject.toml").status_code == 404
     assert site.get("/static/%2e%2e/base.html").status_code == 404
+
+
+def test_compiled_templates_are_kept_apart_per_site(settings: Settings, content_dir: Path) -> None:
+    """Jinja folds `'feed.xml' | url` into the link while compiling, and compiled templates are
+    cached on disk between processes: a site under another base URL must not get those links."""
+    taxonomy = load_taxonomy(content_dir / "taxonomy.yaml")
+    pages = {}
+    for base in ("https://a.example/one/", "https://b.example/two/", "https://a.example/one/"):
+        page = Pages(Renderer(settings, base, auto_reload=False), taxonomy).not_found()
+        pages.setdefault(base, set()).add(page)
+    one, two = pages["https://a.example/one/"], pages["https://b.example/two/"]
+    assert len(one) == 1 and len(two) == 1  # the same site gives the same bytes every time
+    assert 'href="/one/feed.xml"' in next(iter(one)) and "/two/" not in next(iter(one))
+    assert 'href="/two/feed.xml"' in next(iter(two)) and "/one/" not in next(iter(two))
