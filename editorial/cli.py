@@ -10,9 +10,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from editorial.cli_backup import dump_command, restore_command
 from editorial.cli_calendar import calendar_command
@@ -99,19 +96,21 @@ class _progress:
     """A rich progress bar when shown, silent callbacks otherwise."""
 
     def __init__(self, show: bool) -> None:
-        self.bar = (
-            Progress(
-                TextColumn("Ingesting"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            )
-            if show
-            else None
-        )
+        self.bar = self._bar() if show else None
         self.task = None
+
+    @staticmethod
+    def _bar():
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        columns = (TextColumn("Ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        return Progress(*columns, console=console.real, transient=True)
 
     def __enter__(self):
         if self.bar is None:
@@ -283,6 +282,8 @@ def list_pieces_command(
     ] = OutputFormat.table,
 ) -> None:
     """List pieces of every status, newest first, with filters."""
+    from rich.console import Console
+    from rich.table import Table
     from sqlmodel import Session
 
     from editorial.pieces import PieceQuery, list_pieces

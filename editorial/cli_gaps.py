@@ -6,12 +6,12 @@ import json
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from editorial.clitools import ReportFormat, fail, load_settings, open_store
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from editorial.gaps import GapReport
     from editorial.taxonomy import Taxonomy
 
@@ -53,6 +53,9 @@ def gaps_command(
 
 def _print_tables(report: GapReport, taxonomy: Taxonomy) -> None:
     """One audience x stage grid per topic, then the recommendations."""
+    from rich.console import Console
+    from rich.table import Table
+
     out = Console()
     stages = taxonomy.terms("stage")
     topics = dict.fromkeys(cell.topic for cell in report.cells)
@@ -73,6 +76,8 @@ def _print_tables(report: GapReport, taxonomy: Taxonomy) -> None:
 
 
 def _print_recommendations(out: Console, report: GapReport) -> None:
+    from rich.table import Table
+
     table = Table(title=f"What to commission next (as of {report.as_of:%Y-%m-%d})")
     for column in ("priority", "audience", "stage", "topic", "gap", "week", "suggestion"):
         table.add_column(column, no_wrap=column != "suggestion")

@@ -5,17 +5,32 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from editorial.settings import Settings
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from sqlalchemy import Engine
 
-console = Console(stderr=True, soft_wrap=True)
+
+class _Console:
+    """The commands' console on standard error: rich's Console, made (and rich imported) on
+    first use, since a command that prints one summary line need not pay for it."""
+
+    @cached_property
+    def real(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=True, soft_wrap=True)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+console: Console = _Console()  # type: ignore[assignment]
 
 
 def fail(message: str) -> None:
