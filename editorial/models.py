@@ -34,6 +34,17 @@ COVERAGE_COLUMNS = (
     "created_at",
     "missing_since",
 )
+# What ingest reads of every piece, and what the change check sums (see migration 0007).
+SYNC_COLUMNS = (
+    "source_path",
+    "slug",
+    "source_hash",
+    "source_stat",
+    "version",
+    "synced_version",
+    "missing_since",
+    "updated_at",
+)
 DIMENSIONS = ("audience", "stage", "topic", "format")
 COVERAGE_DIMENSIONS = ("audience", "stage", "topic")
 FREE_TAG = "tag"
@@ -61,8 +72,12 @@ class PieceBase(SQLModel):
 class Piece(PieceBase, table=True):
     """One unit of content with its lifecycle; `html` is the cached render of `body`."""
 
-    # Every column the coverage report tests, so that it reads this index and never the wide rows.
-    __table_args__ = (Index("ix_piece_coverage", *COVERAGE_COLUMNS),)
+    # Every column the coverage report tests, and every column ingest and the change check read
+    # of every piece, so that they read these indexes and never the wide rows.
+    __table_args__ = (
+        Index("ix_piece_coverage", *COVERAGE_COLUMNS),
+        Index("ix_piece_sync", *SYNC_COLUMNS),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     body: str = Field(default="", sa_type=Text)
