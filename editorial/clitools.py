@@ -27,6 +27,8 @@ class _Console:
         return Console(stderr=True, soft_wrap=True)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "real":  # making it failed; never recurse
+            raise AttributeError(name)
         return getattr(self.real, name)
 
 
