@@ -87,14 +87,13 @@ def _compiled_templates(site_key: str) -> BytecodeCache | None:
         return None
 
 
-def build_environment(
-    settings: Settings, auto_reload: bool = True, site_key: str = "none"
-) -> Environment:
+def build_environment(settings: Settings, site_key: str, auto_reload: bool = True) -> Environment:
     """One Jinja environment: the site's theme first, then `default`; `default:` names the base.
 
-    With `auto_reload` (the server's default) an edited template is picked up on its next use,
-    at the cost of checking its file's time on every page; an export turns that off. Filters
-    bound to a site must be given a `site_key` of that site (see `_compiled_templates`)."""
+    `site_key` names the site whose filters the environment will get (see
+    `_compiled_templates`). With `auto_reload` (the server's default) an edited template is
+    picked up on its next use, at the cost of checking its file's time on every page; an export
+    turns that off."""
     dirs = settings.theme_dirs()
     if not dirs:
         raise FileNotFoundError(
@@ -135,7 +134,7 @@ class Renderer:
     ) -> None:
         self.site = site = SiteInfo(settings.site_title, base_url or settings.base_url)
         site_key = hashlib.blake2b(site.base_url.encode(), digest_size=8).hexdigest()
-        self.env = build_environment(settings, auto_reload, site_key)
+        self.env = build_environment(settings, site_key, auto_reload)
         self.env.filters.update(
             url=site.url,
             absolute=site.absolute,
