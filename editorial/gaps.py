@@ -37,11 +37,10 @@ from editorial.coverage import (
     is_published,
     published_at,
 )
-from editorial.models import Piece, PieceTerm, Status
+from editorial.models import COVERAGE_DIMENSIONS, Piece, PieceTerm, Status
 from editorial.taxonomy import Taxonomy
 
 RECOMMENDATIONS = 10
-CELL_TERMS = ("audience", "stage", "topic")
 CSV_FIELDS = (*CELL_FIELDS, "weight", "priority", "state")
 
 
@@ -212,7 +211,7 @@ def _wanted(cells: int) -> CTE:
     rows = [
         select(
             literal_column(str(n)).label("n"),
-            *(bindparam(f"{name}_{n}", type_=String).label(name) for name in CELL_TERMS),
+            *(bindparam(f"{name}_{n}", type_=String).label(name) for name in COVERAGE_DIMENSIONS),
         )
         for n in range(cells)
     ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
+from sqlmodel import col
 
 from editorial import clock
 from editorial.db import session_scope
@@ -90,7 +91,8 @@ def ingest(
     report = IngestReport()
     files = scan(content_dir)
     known = _load_known(engine)
-    changed = _changed(engine, content_dir, files, known, _fingerprint(taxonomy), report)
+    stored = _stored_state(engine)
+    changed = _changed(engine, content_dir, files, known, _fingerprint(taxonomy), stored, report)
     if on_total:
         on_total(len(changed))
     writer = _Writer(engine, known, set(files), report)
@@ -100,7 +102,8 @@ def ingest(
             on_advance(len(batch))
     writer.mark_removed()
     invalid = json.dumps(sorted({error["path"] for error in report.errors}))
-    _store_state(engine, {FINGERPRINT_KEY: _fingerprint(taxonomy), INVALID_KEY: invalid})
+    state = {FINGERPRINT_KEY: _fingerprint(taxonomy), INVALID_KEY: invalid}
+    _store_state(engine, {k: v for k, v in state.items() if stored.get(k) != v})
     return report
 
 
@@ -110,13 +113,14 @@ def _changed(
     files: list[str],
     known: dict[str, _Known],
     fingerprint: str,
+    stored: dict[str, str],
     report: IngestReport,
 ) -> list[str]:
     """The files to parse: new, edited, restored, or invalid last time; every file when the
     taxonomy or the renderer changed. The others are counted unchanged."""
     by_path = {k.path: k for k in known.values() if k.path}
-    stale = fingerprint != _stored_state(engine, FINGERPRINT_KEY)
-    retry = set(json.loads(_stored_state(engine, INVALID_KEY) or "[]"))
+    stale = fingerprint != stored.get(FINGERPRINT_KEY)
+    retry = set(json.loads(stored.get(INVALID_KEY) or "[]"))
     changed: list[str] = []
     restamped: list[dict[str, Any]] = []
     for rel, stat, digest in _fingerprint_files(content_dir, files, by_path, report):
@@ -268,14 +272,17 @@ def _fingerprint(taxonomy: Taxonomy) -> str:
     return f"render={RENDER_VERSION};taxonomy={taxonomy.fingerprint}"
 
 
-def _stored_state(engine: Engine, key: str) -> str | None:
+def _stored_state(engine: Engine) -> dict[str, str]:
+    """What the last run recorded: the render and taxonomy fingerprint, the files that failed."""
+    query = select(StoreState.key, StoreState.value).where(
+        col(StoreState.key).in_((FINGERPRINT_KEY, INVALID_KEY))
+    )
     with engine.connect() as connection:
-        return connection.execute(select(StoreState.value).where(StoreState.key == key)).scalar()
+        return {key: value for key, value in connection.execute(query)}
 
 
 def _store_state(engine: Engine, values: dict[str, str]) -> None:
-    """Record `values`; a run that changes none of them writes nothing (no transaction)."""
-    values = {k: v for k, v in values.items() if _stored_state(engine, k) != v}
+    """Record `values`; nothing to record writes nothing (no transaction)."""
     if values:
         with session_scope(engine) as session:
             for key, value in values.items():
