@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from editorial.__main__ import BATCH_GC_THRESHOLDS
 from editorial.cli_backup import dump_command, restore_command
 from editorial.cli_calendar import calendar_command
 from editorial.cli_feedback import audit, feedback_app
@@ -34,7 +35,6 @@ app.command("calendar")(calendar_command)
 app.command("gaps")(gaps_command)
 app.command("dump")(dump_command)
 app.command("restore")(restore_command)
-BATCH_GC_THRESHOLDS = (100_000, 50, 100)  # Python's defaults: (700, 10, 10)
 SKELETON = Path(__file__).resolve().parent / "skeleton"
 
 
@@ -324,12 +324,11 @@ def db_upgrade() -> None:
 
 
 def main() -> None:
-    """Console-script entry point.
+    """Console-script entry point (through `editorial.__main__`, or `python -m editorial.cli`).
 
-    A command is a short batch job that builds tens of thousands of small, acyclic objects
-    (rows, entries, pages). Python's cycle collector would walk them again and again as they
-    accumulate, which cost about 40% of loading a 10,000-piece catalog; it runs far less often
-    here, and never over the modules imported at start-up."""
+    The cycle collector runs rarely in a command (see `editorial.__main__`): walking the
+    accumulating rows and entries again and again cost about 40% of loading a 10,000-piece
+    catalog. It never walks the modules imported at start-up."""
     gc.freeze()
     gc.set_threshold(*BATCH_GC_THRESHOLDS)
     app(prog_name="editorial")

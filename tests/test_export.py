@@ -284,6 +284,37 @@ def test_link_check_and_strict(
     assert "broken link: 404.html -> nowhere/" in strict.output
 
 
+def test_links_of_unchanged_pages_are_checked_from_the_manifest(
+    store: Engine,
+    settings: Settings,
+    content_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An incremental export checks the links of the pages it did not rewrite from what the
+    manifest kept of them, so a broken link on an unchanged page is still reported."""
+    theme = tmp_path / "themes" / "broken"
+    theme.mkdir(parents=True)
+    (theme / "404.html").write_text(
+        '{% extends "default:404.html" %}{% block main %}<a href="{{ \'nowhere/\' | url }}">x</a>'
+        "{% endblock %}"
+    )
+    monkeypatch.setenv("EDITORIAL_THEMES_DIR", str(tmp_path / "themes"))
+    monkeypatch.setenv("EDITORIAL_THEME", "broken")
+    themed = Settings()
+    out = tmp_path / "out"
+    first = export(store, themed, out)
+    assert first.broken_links == [{"page": "404.html", "link": "nowhere/"}]
+    piece = content_dir / "posts" / "cloud-basics-finance.md"
+    piece.write_text(piece.read_text().replace("The numbers", "The new numbers"))
+    ingest(store, content_dir)
+    again = export(store, themed, out)
+    assert 0 < again.written < first.files // 2  # 404.html is not among them
+    assert again.broken_links == first.broken_links
+    fresh = export(store, themed, tmp_path / "fresh")
+    assert fresh.broken_links == first.broken_links
+
+
 def test_served_page_and_exported_page_are_the_same_bytes(
     store: Engine, settings: Settings, client: TestClient, tmp_path: Path
 ) -> None:
