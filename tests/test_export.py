@@ -263,9 +263,10 @@ def test_files_not_written_by_export_are_left_alone(
     assert (out / "keep-me.txt").read_text() == "mine"
 
 
-def test_link_check_and_strict(
-    store: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def broken_theme(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A theme whose 404 page links to a page the export does not have; the test's settings
+    with that theme."""
     theme = tmp_path / "themes" / "broken"
     theme.mkdir(parents=True)
     (theme / "404.html").write_text(
@@ -274,6 +275,10 @@ def test_link_check_and_strict(
     )
     monkeypatch.setenv("EDITORIAL_THEMES_DIR", str(tmp_path / "themes"))
     monkeypatch.setenv("EDITORIAL_THEME", "broken")
+    return Settings()
+
+
+def test_link_check_and_strict(store: Engine, broken_theme: Settings, tmp_path: Path) -> None:
     out = tmp_path / "out"
     runner = CliRunner()
     lenient = runner.invoke(app, ["export", str(out), "--base-url", BASE])
@@ -285,23 +290,11 @@ def test_link_check_and_strict(
 
 
 def test_links_of_unchanged_pages_are_checked_from_the_manifest(
-    store: Engine,
-    settings: Settings,
-    content_dir: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    store: Engine, broken_theme: Settings, content_dir: Path, tmp_path: Path
 ) -> None:
     """An incremental export checks the links of the pages it did not rewrite from what the
     manifest kept of them, so a broken link on an unchanged page is still reported."""
-    theme = tmp_path / "themes" / "broken"
-    theme.mkdir(parents=True)
-    (theme / "404.html").write_text(
-        '{% extends "default:404.html" %}{% block main %}<a href="{{ \'nowhere/\' | url }}">x</a>'
-        "{% endblock %}"
-    )
-    monkeypatch.setenv("EDITORIAL_THEMES_DIR", str(tmp_path / "themes"))
-    monkeypatch.setenv("EDITORIAL_THEME", "broken")
-    themed = Settings()
+    themed = broken_theme
     out = tmp_path / "out"
     first = export(store, themed, out)
     assert first.broken_links == [{"page": "404.html", "link": "nowhere/"}]
