@@ -12,6 +12,8 @@ command `editorial build`, which does both in one process):
   (b) export from an already ingested store into an empty folder
   (c) one changed file, then ingest + export
   (d) nothing changed, then ingest + export
+Every scenario runs --repeat times (3 by default), the tools taking turns; the report shows
+medians, and every run's wall time beside them.
 Targets at N = 10,000: (a) <= 1.0 x Hugo and <= 0.2 x Pelican; (b) <= 0.3 x Hugo;
 (c) <= 1 s; (d) <= 1 s; peak memory <= 300 MiB.
 
@@ -32,10 +34,12 @@ import argparse
 import compileall
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,42 +116,68 @@ class Trash:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def editorial(n: int, work: Path, trash: Trash) -> dict[str, Run]:
-    content = corpus("editorial", n, work)
-    store, out = work / f"store-{n}", work / f"site-{n}"
-    trash.discard(store)
+def editorial_cold(n: int, work: Path, trash: Trash) -> dict[str, Run]:
+    """(a) and (b): ingest + export into an empty store and folder, export alone from that
+    store into an empty folder, and `build` into an empty store and folder."""
+    env, out, commands = _setup(n, work, trash)
+    ingest, export, build = commands
+    results = {"a": timed(ingest, work, env) + timed(export, work, env)}
     trash.discard(out)
-    store.mkdir()
+    results["b"] = timed(export, work, env)
+    _setup(n, work, trash)
+    results["a1"] = timed(build, work, env)
+    return results
+
+
+def editorial_warm(n: int, work: Path, repeat: int) -> dict[str, list[Run]]:
+    """(c) and (d) on the store and folder the last `editorial_cold` left: one file edited
+    (a new edit each time), then nothing changed."""
+    env, _, (ingest, export, build) = _paths(n, work)
+    content = Path(env["EDITORIAL_CONTENT_DIR"])
+    victim = sorted(content.rglob("piece-*.md"))[n // 2]
+    original = victim.read_text(encoding="utf-8")
+    results: dict[str, list[Run]] = {"c": [], "c1": [], "d": [], "d1": []}
+    try:
+        for round_ in range(repeat):
+            for key, steps in (("c", [ingest, export]), ("c1", [build])):
+                edit = f"\nOne more sentence for run {key} {round_}.\n"
+                victim.write_text(original + edit, encoding="utf-8")
+                time.sleep(2.1)  # let the edit age past ingest's racy-timestamp window
+                results[key].append(
+                    sum((timed(c, work, env) for c in steps[1:]), timed(steps[0], work, env))
+                )
+    finally:
+        victim.write_text(original, encoding="utf-8")
+    time.sleep(2.1)
+    timed(build, work, env)
+    timed(build, work, env)
+    for _ in range(repeat):
+        results["d"].append(timed(ingest, work, env) + timed(export, work, env))
+        results["d1"].append(timed(build, work, env))
+    return results
+
+
+def _paths(n: int, work: Path) -> tuple[dict[str, str], Path, list[list[str]]]:
+    store, out = work / f"store-{n}", work / f"site-{n}"
     env = os.environ | {
         "EDITORIAL_DATABASE_URL": f"sqlite:///{store / 'editorial.db'}",
-        "EDITORIAL_CONTENT_DIR": str(content),
+        "EDITORIAL_CONTENT_DIR": str(work / f"editorial-{n}"),
         "EDITORIAL_THEMES_DIR": str(REPO / "themes"),
     }
     ingest = [str(BIN / "editorial"), "ingest", "--quiet"]
     export = [str(BIN / "editorial"), "export", str(out)]
     build = [str(BIN / "editorial"), "build", str(out), "--quiet"]
-    results = {"a": timed(ingest, work, env) + timed(export, work, env)}
-    trash.discard(out)
-    results["b"] = timed(export, work, env)
-    trash.discard(out)
+    return env, out, [ingest, export, build]
+
+
+def _setup(n: int, work: Path, trash: Trash) -> tuple[dict[str, str], Path, list[list[str]]]:
+    """An empty store and no output folder."""
+    env, out, commands = _paths(n, work)
+    store = work / f"store-{n}"
     trash.discard(store)
+    trash.discard(out)
     store.mkdir()
-    results["a1"] = timed(build, work, env)
-    victim = sorted(content.rglob("piece-*.md"))[n // 2]
-    original = victim.read_text(encoding="utf-8")
-    for key, commands in (("c", [ingest, export]), ("c1", [build])):
-        victim.write_text(original + f"\nOne more sentence for run {key}.\n", encoding="utf-8")
-        time.sleep(2.1)  # let the edit age past ingest's racy-timestamp window, as it would
-        results[key] = sum(
-            (timed(c, work, env) for c in commands[1:]), timed(commands[0], work, env)
-        )
-    victim.write_text(original, encoding="utf-8")
-    time.sleep(2.1)
-    timed(build, work, env)
-    timed(build, work, env)
-    results["d"] = timed(ingest, work, env) + timed(export, work, env)
-    results["d1"] = timed(build, work, env)
-    return results
+    return env, out, commands
 
 
 def hugo(n: int, work: Path, trash: Trash) -> Run:
@@ -164,6 +194,19 @@ def pelican(n: int, work: Path, trash: Trash) -> Run:
     return timed(command, site, dict(os.environ))
 
 
+def median(runs: list[Run]) -> Run:
+    """The median wall and CPU time of `runs`, and the largest peak memory among them."""
+    return Run(
+        statistics.median(r.wall for r in runs),
+        statistics.median(r.cpu for r in runs),
+        max(r.rss_mib for r in runs),
+    )
+
+
+def spread(runs: list[Run]) -> str:
+    return "   runs " + " ".join(f"{r.wall:.2f}" for r in runs) if len(runs) > 1 else ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -171,9 +214,16 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10000, help="corpus size (default 10000)")
     parser.add_argument("--work", type=Path, help="folder for corpora and outputs (default: temp)")
     parser.add_argument("--skip-pelican", action="store_true", help="leave Pelican out")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of every scenario; medians are shown (default 3)",
+    )
     args = parser.parse_args()
     print(f"command: python bench/export.py {' '.join(sys.argv[1:])}".rstrip())
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, N = {args.n}")
+    runs: dict[str, list[Run]] = defaultdict(list)
     with tempfile.TemporaryDirectory(prefix="editorial-bench-") as temp:
         work = args.work or Path(temp)
         work.mkdir(parents=True, exist_ok=True)
@@ -181,29 +231,39 @@ def main() -> None:
         compileall.compile_dir(REPO / "editorial", quiet=1)
         for flavor in ("editorial", "hugo") + (() if args.skip_pelican else ("pelican",)):
             corpus(flavor, args.n, work)  # written before any timing, so no run pays for it
-        ours = editorial(args.n, work, trash)
-        peer = {"hugo": hugo(args.n, work, trash)}
-        if not args.skip_pelican:
-            peer["pelican"] = pelican(args.n, work, trash)
+        for _ in range(args.repeat):  # the tools take turns, so that they share the noise
+            for key, run in editorial_cold(args.n, work, trash).items():
+                runs[key].append(run)
+            runs["hugo"].append(hugo(args.n, work, trash))
+            if not args.skip_pelican:
+                runs["pelican"].append(pelican(args.n, work, trash))
+        runs.update(editorial_warm(args.n, work, args.repeat))
         trash.empty()
-    hugo_wall = peer["hugo"].wall
-    print(
-        f"(a) editorial ingest + export, cold        {ours['a']}   /hugo = {ours['a'].wall / hugo_wall:.2f}"
-    )
-    print(
-        f"    editorial build, cold                  {ours['a1']}   /hugo = {ours['a1'].wall / hugo_wall:.2f}"
-    )
-    for name, run in peer.items():
-        print(f"    {name:<38} {run}")
-    if "pelican" in peer:
-        print(f"    editorial build / pelican = {ours['a1'].wall / peer['pelican'].wall:.2f}")
-    print(
-        f"(b) editorial export from the store        {ours['b']}   /hugo = {ours['b'].wall / hugo_wall:.2f}"
-    )
-    print(f"(c) one file changed: ingest + export      {ours['c']}")
-    print(f"    one file changed: build                {ours['c1']}")
-    print(f"(d) nothing changed: ingest + export       {ours['d']}")
-    print(f"    nothing changed: build                 {ours['d1']}")
+    report(runs)
+
+
+def report(runs: dict[str, list[Run]]) -> None:
+    ours = {key: median(found) for key, found in runs.items()}
+    hugo_wall = ours["hugo"].wall
+    print(f"medians of {len(runs['hugo'])} runs; 'runs' lists every run's wall time")
+    rows = [
+        ("(a) editorial ingest + export, cold", "a", True),
+        ("    editorial build, cold", "a1", True),
+        ("    hugo --buildDrafts", "hugo", False),
+        ("    pelican", "pelican", False),
+        ("(b) editorial export from the store", "b", True),
+        ("(c) one file changed: ingest + export", "c", False),
+        ("    one file changed: build", "c1", False),
+        ("(d) nothing changed: ingest + export", "d", False),
+        ("    nothing changed: build", "d1", False),
+    ]
+    for label, key, against_hugo in rows:
+        if key not in ours:
+            continue
+        ratio = f"   /hugo = {ours[key].wall / hugo_wall:.2f}" if against_hugo else ""
+        print(f"{label:<42} {ours[key]}{ratio}{spread(runs[key])}")
+    if "pelican" in ours:
+        print(f"    editorial build / pelican = {ours['a1'].wall / ours['pelican'].wall:.2f}")
 
 
 if __name__ == "__main__":
