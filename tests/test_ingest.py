@@ -19,6 +19,7 @@ import editorial.ingest as ingest_module
 from editorial import clock
 from editorial.cli import app
 from editorial.ingest import ingest
+from editorial.ingest_store import StoreWriter
 from editorial.models import Piece, PieceTerm, Revision, StoreState
 from editorial.settings import Settings
 from editorial.taxonomy import TaxonomyError
@@ -443,7 +444,7 @@ def test_a_killed_run_leaves_whole_batches_and_a_rerun_completes_it(
     empty_the_store(engine)
 
     monkeypatch.setattr(ingest_module, "BATCH", 2)
-    original = ingest_module._Writer._terms_and_revisions
+    original = StoreWriter._terms_and_revisions
     calls: list[int] = []
 
     def dies_in_the_second_batch(self, *args: Any) -> None:
@@ -452,7 +453,7 @@ def test_a_killed_run_leaves_whole_batches_and_a_rerun_completes_it(
             raise RuntimeError("killed")
         original(self, *args)
 
-    monkeypatch.setattr(ingest_module._Writer, "_terms_and_revisions", dies_in_the_second_batch)
+    monkeypatch.setattr(StoreWriter, "_terms_and_revisions", dies_in_the_second_batch)
     with pytest.raises(RuntimeError, match="killed"):
         ingest(engine, content_dir)
     partial = snapshot(engine)
@@ -460,7 +461,7 @@ def test_a_killed_run_leaves_whole_batches_and_a_rerun_completes_it(
     for slug, row in partial.items():
         assert row == clean[slug]  # with its terms and its revision
 
-    monkeypatch.setattr(ingest_module._Writer, "_terms_and_revisions", original)
+    monkeypatch.setattr(StoreWriter, "_terms_and_revisions", original)
     report = ingest(engine, content_dir)
     assert (report.added, report.updated, report.errors) == (4, 2, [])
     assert snapshot(engine) == clean
