@@ -21,7 +21,7 @@ from sqlmodel import Session
 from storekit import extra_store
 from typer.testing import CliRunner
 
-from editorial import export as export_module
+from editorial import outdir
 from editorial.auth import create_user, issue_token
 from editorial.cli import app
 from editorial.db import make_engine, upgrade
@@ -134,7 +134,7 @@ def test_a_killed_export_leaves_the_previous_one_and_the_next_run_completes(
     exported: Path, tmp_path: Path
 ) -> None:
     before = tree(exported)
-    staging = exported / export_module.STAGING
+    staging = exported / outdir.STAGING
     process = subprocess.Popen(
         cli("export", str(exported), "--workers", "1"),
         stdout=subprocess.DEVNULL,
@@ -145,9 +145,7 @@ def test_a_killed_export_leaves_the_previous_one_and_the_next_run_completes(
         lambda: staging.is_dir() and len(list(staging.rglob("*.html"))) > 50,
         "pages were staged",
     )
-    assert {
-        k: v for k, v in tree(exported).items() if not k.startswith(export_module.STAGING)
-    } == before
+    assert {k: v for k, v in tree(exported).items() if not k.startswith(outdir.STAGING)} == before
     rerun = runner.invoke(app, ["export", str(exported)])
     assert rerun.exit_code == 0, rerun.output
     clean = tmp_path / "clean"
@@ -169,7 +167,7 @@ def test_a_failed_export_fails_clearly_and_leaves_the_previous_one(
     exported: Path, monkeypatch: pytest.MonkeyPatch, error: int, after: int, message: str
 ) -> None:
     before = tree(exported)
-    write = export_module.FileWriter._write
+    write = outdir.FileWriter._write
     calls = []
 
     def failing(path: str, data: bytes, mode: int) -> None:
@@ -178,13 +176,13 @@ def test_a_failed_export_fails_clearly_and_leaves_the_previous_one(
             raise OSError(error, os.strerror(error), path)
         write(path, data, mode)
 
-    monkeypatch.setattr(export_module.FileWriter, "_write", staticmethod(failing))
+    monkeypatch.setattr(outdir.FileWriter, "_write", staticmethod(failing))
     result = runner.invoke(app, ["export", str(exported), "--workers", "1"])
     assert result.exit_code == 1
     assert "Export failed:" in result.output and message in result.output
     assert tree(exported) == before
-    assert not (exported / export_module.STAGING).exists()
-    monkeypatch.setattr(export_module.FileWriter, "_write", staticmethod(write))
+    assert not (exported / outdir.STAGING).exists()
+    monkeypatch.setattr(outdir.FileWriter, "_write", staticmethod(write))
     assert runner.invoke(app, ["export", str(exported)]).exit_code == 0
     assert "second edition" in (exported / "pieces/piece-0001/index.html").read_text()
 
