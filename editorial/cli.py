@@ -36,6 +36,14 @@ app.command("gaps")(gaps_command)
 app.command("dump")(dump_command)
 app.command("restore")(restore_command)
 SKELETON = Path(__file__).resolve().parent / "skeleton"
+OutOption = Annotated[Path, typer.Argument(help="Folder to write the static site into.")]
+BaseUrlOption = Annotated[
+    str | None, typer.Option(help="Public address of the exported site (default: settings).")
+]
+StrictOption = Annotated[bool, typer.Option(help="Fail on a broken internal link.")]
+FullOption = Annotated[bool, typer.Option(help="Rewrite every file, changed or not.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")]
 
 
 @app.command()
@@ -55,8 +63,8 @@ def ingest(
     content_dir: Annotated[
         Path | None, typer.Argument(help="Content folder (default: settings).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
     workers: Annotated[int, typer.Option(help="Parser processes (0: one per core).")] = 0,
 ) -> None:
     """Read Markdown pieces into the store; exit 1 if any file is invalid."""
@@ -95,12 +103,12 @@ def _ingest_step(settings: Settings, engine, quiet: bool, workers: int):
 class _progress:
     """A rich progress bar when shown, silent callbacks otherwise."""
 
-    def __init__(self, show: bool) -> None:
-        self.bar = self._bar() if show else None
+    def __init__(self, show: bool, label: str = "Ingesting") -> None:
+        self.bar = self._bar(label) if show else None
         self.task = None
 
     @staticmethod
-    def _bar():
+    def _bar(label: str):
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -109,14 +117,14 @@ class _progress:
             TimeElapsedColumn,
         )
 
-        columns = (TextColumn("Ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         return Progress(*columns, console=console.real, transient=True)
 
     def __enter__(self):
         if self.bar is None:
             return None, None
         self.bar.start()
-        self.task = self.bar.add_task("ingest", total=None)
+        self.task = self.bar.add_task("", total=None)
         return (
             lambda n: self.bar.update(self.task, total=n),
             lambda n: self.bar.advance(self.task, n),
@@ -168,15 +176,6 @@ def serve(
     )
 
 
-OutOption = Annotated[Path, typer.Argument(help="Folder to write the static site into.")]
-BaseUrlOption = Annotated[
-    str | None, typer.Option(help="Public address of the exported site (default: settings).")
-]
-StrictOption = Annotated[bool, typer.Option(help="Fail on a broken internal link.")]
-FullOption = Annotated[bool, typer.Option(help="Rewrite every file, changed or not.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")]
-
-
 @app.command()
 def export(
     out: OutOption,
@@ -187,6 +186,7 @@ def export(
     strict: StrictOption = False,
     full: FullOption = False,
     as_json: JsonOption = False,
+    quiet: QuietOption = False,
     workers: Annotated[int, typer.Option(help="Render processes (0: one per core).")] = 0,
 ) -> None:
     """Write the public site as static files (only changed files are rewritten);
@@ -196,7 +196,7 @@ def export(
         return
     settings = load_settings()
     with open_store(settings) as engine:
-        report = _export_step(settings, engine, out, base_url, full, workers)
+        report = _export_step(settings, engine, out, base_url, full, workers, quiet or as_json)
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))
     else:
@@ -211,13 +211,13 @@ def build(
     strict: StrictOption = False,
     full: FullOption = False,
     as_json: JsonOption = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Ingest the content folder, then export the site: one command for a publishing job."""
     settings = load_settings()
     with open_store(settings) as engine:
         ingested = _ingest_step(settings, engine, quiet or as_json, 0)
-        exported = _export_step(settings, engine, out, base_url, full, 0)
+        exported = _export_step(settings, engine, out, base_url, full, 0, quiet or as_json)
     if as_json:
         typer.echo(
             json.dumps({"ingest": ingested.as_json(), "export": exported.as_json()}, indent=2)
@@ -239,14 +239,31 @@ def _export_markdown(word: Path, directory: Path, as_json: bool) -> None:
 
 
 def _export_step(
-    settings: Settings, engine, out: Path, base_url: str | None, full: bool, workers: int
+    settings: Settings,
+    engine,
+    out: Path,
+    base_url: str | None,
+    full: bool,
+    workers: int,
+    quiet: bool,
 ):
-    """Run the export; a refused path, a broken taxonomy or an unwritable folder exits 1."""
+    """Run the export with a progress bar on a terminal; a refused path, a broken taxonomy or
+    an unwritable folder exits 1."""
     from editorial.export import ExportError, export_site
     from editorial.taxonomy import TaxonomyError
 
     try:
-        return export_site(engine, settings, out, base_url=base_url, full=full, workers=workers)
+        with _progress(not quiet and console.is_terminal, "Exporting") as (total, advance):
+            return export_site(
+                engine,
+                settings,
+                out,
+                base_url=base_url,
+                full=full,
+                workers=workers,
+                on_total=total,
+                on_advance=advance,
+            )
     except (ExportError, TaxonomyError) as exc:
         fail(f"Export failed: {exc}")
         raise typer.Exit(1) from exc

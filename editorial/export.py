@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import re
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
@@ -50,6 +50,7 @@ from editorial.taxonomy import current_taxonomy
 
 CHUNK = 200
 PARALLEL_FROM = 400
+Progress = Callable[[int], None]
 ALIAS_RE = re.compile(r"^[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*/?$")
 __all__ = ["MANIFEST", "ExportError", "ExportReport", "Writer", "export_site"]
 
@@ -285,8 +286,11 @@ def export_site(
     base_url: str | None = None,
     full: bool = False,
     workers: int = 0,
+    on_total: Progress | None = None,
+    on_advance: Progress | None = None,
 ) -> ExportReport:
-    """Export every public page to `out`, rewriting only files whose inputs changed."""
+    """Export every public page to `out`, rewriting only files whose inputs changed;
+    `on_total` hears how many files will be written, `on_advance` how many more are done."""
     base_url = base_url or settings.base_url
     base_url = base_url if base_url.endswith("/") else base_url + "/"
     taxonomy = current_taxonomy(settings.content_dir / "taxonomy.yaml")
@@ -330,10 +334,14 @@ def export_site(
         writer.reserve(spec.path)
     stale = [s for s in specs if full or not old.current(out, s.path, s.fingerprint)]
     links = {path: entry[1] for path, entry in old.files.items()}
-    for path, found in _make_all(
-        Maker(engine, catalog, pages, writer.out, settings), stale, workers
-    ):
+    if on_total:
+        on_total(len(stale))
+    maker, reported = Maker(engine, catalog, pages, writer.out, settings), 0
+    for done, (path, found) in enumerate(_make_all(maker, stale, workers), 1):
         links[path] = found
+        if on_advance and (done - reported == CHUNK or done == len(stale)):
+            on_advance(done - reported)
+            reported = done
     commit(writer.out)
     files = {s.path: [s.fingerprint, links.get(s.path, [])] for s in specs}
     related = {"key": catalog.ranking_key, "lists": catalog.ranking()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -118,6 +119,33 @@ def test_export_and_build_report_counts(settings: Settings, tmp_path: Path) -> N
     assert report["unchanged"] == report["files"]
     text = runner.invoke(app, ["build", str(out)])
     assert "unchanged 6" in text.output and "written 0" in text.output
+
+
+@pytest.mark.parametrize("command", [["build"], ["ingest"], ["export"]])
+def test_a_terminal_sees_a_progress_bar_unless_quiet(
+    command: list[str], settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rich.console import Console
+
+    from editorial import clitools
+
+    if command == ["export"]:
+        assert runner.invoke(app, ["ingest", "--quiet"]).exit_code == 0
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=100)
+    monkeypatch.setattr(clitools.console, "real", terminal, raising=False)
+    out = [] if command == ["ingest"] else [str(tmp_path / "out")]
+    label = "Ingesting" if command != ["export"] else "Exporting"
+    shown = runner.invoke(app, [*command, *out])
+    assert shown.exit_code == 0, shown.output
+    assert label in screen.getvalue()
+    if command == ["build"]:
+        assert "Exporting" in screen.getvalue()
+    screen.seek(0)
+    screen.truncate()
+    quiet = runner.invoke(app, [*command, *out, "--quiet"])
+    assert quiet.exit_code == 0, quiet.output
+    assert screen.getvalue() == ""
 
 
 def test_export_into_an_unwritable_place_fails_clearly(settings: Settings, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from editorial import catalog as catalog_module
+from editorial import export as export_module
 from editorial.cli import app
 from editorial.export import MANIFEST, ExportError, Writer, export_site
 from editorial.ingest import ingest
@@ -222,6 +223,31 @@ def test_incremental_export(
     fresh = tmp_path / "fresh"
     export(store, settings, fresh)
     assert tree(out) == tree(fresh)
+
+
+def test_progress_hears_every_file_written(
+    store: Engine,
+    settings: Settings,
+    content_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The CLI's progress bar is told how many files an export will write, then how many more
+    are done, in chunks, until all of them are."""
+    monkeypatch.setattr(export_module, "CHUNK", 3)
+    out = tmp_path / "out"
+    totals: list[int] = []
+    steps: list[int] = []
+    first = export(store, settings, out, on_total=totals.append, on_advance=steps.append)
+    assert totals == [first.written] and sum(steps) == first.written
+    assert len(steps) > 1 and all(0 < step <= 3 for step in steps)
+    piece = content_dir / "posts" / "cloud-basics-finance.md"
+    piece.write_text(piece.read_text().replace("The numbers", "The new numbers"))
+    ingest(store, content_dir)
+    totals.clear()
+    steps.clear()
+    again = export(store, settings, out, on_total=totals.append, on_advance=steps.append)
+    assert totals == [again.written] and sum(steps) == again.written > 0
 
 
 def test_unpublished_piece_is_removed(
