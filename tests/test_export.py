@@ -41,6 +41,13 @@ def store(engine: Engine, content_dir: Path, frozen_clock) -> Engine:
     return engine
 
 
+def edit_a_piece(store: Engine, content_dir: Path) -> None:
+    """Change the text of cloud-basics-finance (nothing its related pieces are ranked by)."""
+    piece = content_dir / "posts" / "cloud-basics-finance.md"
+    piece.write_text(piece.read_text().replace("The numbers", "The new numbers"))
+    ingest(store, content_dir)
+
+
 def export(store: Engine, settings: Settings, out: Path, **options):
     report = export_site(store, settings, out, base_url=options.pop("base_url", BASE), **options)
     assert not report.errors, report.errors
@@ -212,9 +219,7 @@ def test_incremental_export(
     monkeypatch.setattr(
         catalog_module, "_rank_related", lambda *args: rankings.append(1) or rank(*args)
     )
-    piece = content_dir / "posts" / "cloud-basics-finance.md"
-    piece.write_text(piece.read_text().replace("The numbers", "The new numbers"))
-    ingest(store, content_dir)
+    edit_a_piece(store, content_dir)
     changed = export(store, settings, out)
     assert rankings == []  # the text changed, not what related pieces are ranked by
     assert changed.removed == 0
@@ -241,9 +246,7 @@ def test_progress_hears_every_file_written(
     first = export(store, settings, out, on_total=totals.append, on_advance=steps.append)
     assert totals == [first.written] and sum(steps) == first.written
     assert len(steps) > 1 and all(0 < step <= 3 for step in steps)
-    piece = content_dir / "posts" / "cloud-basics-finance.md"
-    piece.write_text(piece.read_text().replace("The numbers", "The new numbers"))
-    ingest(store, content_dir)
+    edit_a_piece(store, content_dir)
     totals.clear()
     steps.clear()
     again = export(store, settings, out, on_total=totals.append, on_advance=steps.append)
@@ -324,9 +327,7 @@ def test_links_of_unchanged_pages_are_checked_from_the_manifest(
     out = tmp_path / "out"
     first = export(store, themed, out)
     assert first.broken_links == [{"page": "404.html", "link": "nowhere/"}]
-    piece = content_dir / "posts" / "cloud-basics-finance.md"
-    piece.write_text(piece.read_text().replace("The numbers", "The new numbers"))
-    ingest(store, content_dir)
+    edit_a_piece(store, content_dir)
     again = export(store, themed, out)
     assert 0 < again.written < first.files // 2  # 404.html is not among them
     assert again.broken_links == first.broken_links
