@@ -99,10 +99,13 @@ class Catalog:
     def ranking_key(self) -> str:
         """A digest of everything the related-pieces ranking depends on: the order of the
         entries, their coverage terms and their lineage. Titles, bodies and dates do not count."""
-        inputs = [
-            (e.slug, e.derived_from, [e.terms.get(d, ()) for d in DIMENSIONS]) for e in self.entries
-        ]
-        return hashlib.blake2b(repr(inputs).encode(), digest_size=16).hexdigest()
+        # Slugs and terms hold no tabs, commas or line breaks, so this text is unambiguous.
+        text = "\n".join(
+            f"{e.slug}\t{e.derived_from}\t"
+            + "\t".join(",".join(e.terms.get(d, ())) for d in DIMENSIONS)
+            for e in self.entries
+        )
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
     def ranking(self) -> dict[str, list[str]]:
         """The related pieces of every entry, by slug (what `adopt_ranking` takes back)."""
