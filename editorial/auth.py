@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, delete, select
 
 from editorial import clock, limits
-from editorial.models import ApiToken, LoginSession, Role, User
+from editorial.models import API_SCOPE, ApiToken, LoginSession, Role, User
 
 SESSION_LIFETIME = timedelta(days=14)
 # Failed sign-ins allowed per address and per network in one window.
@@ -80,18 +80,25 @@ def find_user(session: Session, email: str) -> User | None:
     return user if user and user.active else None
 
 
-def issue_token(session: Session, user: User) -> str:
-    """A new API token for `user`, returned once; only its digest is stored."""
+def issue_token(session: Session, user: User, scope: str = API_SCOPE) -> str:
+    """A new token for `user` (for the API, or `FEED_SCOPE`: for their ICS feed only),
+    returned once; only its digest is stored."""
     token = "ed_" + secrets.token_urlsafe(32)
     assert user.id is not None
-    session.add(ApiToken(user_id=user.id, token_hash=digest(token)))
+    session.add(ApiToken(user_id=user.id, token_hash=digest(token), scope=scope))
     session.flush()
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """The active user an API token belongs to."""
-    statement = select(User).join(ApiToken).where(ApiToken.token_hash == digest(token))
+def user_for_token(
+    session: Session, token: str, scopes: tuple[str, ...] = (API_SCOPE,)
+) -> User | None:
+    """The active user a token belongs to, when the token has one of `scopes`."""
+    statement = (
+        select(User)
+        .join(ApiToken)
+        .where(ApiToken.token_hash == digest(token), col(ApiToken.scope).in_(scopes))
+    )
     user = session.exec(statement).first()
     return user if user and user.active else None
 

@@ -48,6 +48,8 @@ SYNC_COLUMNS = (
 DIMENSIONS = ("audience", "stage", "topic", "format")
 COVERAGE_DIMENSIONS = ("audience", "stage", "topic")
 FREE_TAG = "tag"
+API_SCOPE = "api"  # a token for the whole API, as the signed-in user
+FEED_SCOPE = "calendar-feed"  # a token that opens only its user's ICS feed
 
 
 class PieceBase(SQLModel):
@@ -175,12 +177,16 @@ class User(SQLModel, table=True):
 
 
 class ApiToken(SQLModel, table=True):
-    """A bearer token for the API or the ICS feed; only its SHA-256 is kept."""
+    """A bearer token for the API, or one that opens only its user's ICS feed (`scope`);
+    only its SHA-256 is kept."""
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
     token_hash: str = Field(max_length=64, unique=True, index=True)
     created_at: datetime = Field(default_factory=lambda: clock.now())
+    scope: str = Field(
+        default=API_SCOPE, max_length=20, sa_column_kwargs={"server_default": API_SCOPE}
+    )
 
 
 class LoginSession(SQLModel, table=True):

@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime
 from html import unescape
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import icalendar
 import pytest
@@ -258,6 +258,10 @@ def test_subscription_link_is_made_on_request_and_works(client, people) -> None:
         "cloud-plan.due@127.0.0.1",
         "cloud-plan.publish@127.0.0.1",
     }
+    # the link's token opens this feed and nothing else: a leaked link is not an API key
+    token = dict(parse_qsl(address.query))["token"]
+    assert client.get("/api/calendar", params=JUNE, headers=bearer(token)).status_code == 401
+    assert client.get("/api/gaps", headers=bearer(token)).status_code == 401
 
 
 def test_the_backlog_form_gives_a_piece_its_first_date(client, people) -> None:

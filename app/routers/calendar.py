@@ -32,7 +32,7 @@ from editorial.calendar import (
 )
 from editorial.calendar_ics import to_ics
 from editorial.clock import to_utc
-from editorial.models import Piece
+from editorial.models import API_SCOPE, FEED_SCOPE, Piece
 from editorial.settings import Settings
 
 router = APIRouter(tags=["calendar"])
@@ -109,7 +109,8 @@ def calendar_feed(
     token: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     """A person's private calendar feed (iCalendar), with the same filters as /api/calendar."""
-    user = user_for_token(session, token) if token else None
+    # a feed token from a subscription link, or an API token (links made before feed tokens)
+    user = user_for_token(session, token, (FEED_SCOPE, API_SCOPE)) if token else None
     if user is None:
         raise HTTPException(404, "Not Found")
     site, query = checked(params, settings)

@@ -28,7 +28,7 @@ from editorial.calendar import (
     make_query,
     reschedule,
 )
-from editorial.models import DIMENSIONS, Role, Status, User
+from editorial.models import DIMENSIONS, FEED_SCOPE, Role, Status, User
 
 router = APIRouter(prefix="/editor/calendar", tags=["dashboard"], include_in_schema=False)
 HOME = "/editor/calendar"
@@ -212,10 +212,11 @@ def feed_link(
     signed_in: DashboardUser,
     back: Annotated[str, Form(max_length=2000)] = HOME,
 ) -> Response:
-    """Make a new private ICS subscription link (a new API token) and show it once."""
+    """Make a new private ICS subscription link and show it once; its token opens that feed
+    and nothing else."""
     raw = dict(parse_qsl(urlsplit(safe_back(back)).query))
     _kind, _anchor, filters = _page_params(raw)
-    token = auth.issue_token(session, signed_in.user)
+    token = auth.issue_token(session, signed_in.user, FEED_SCOPE)
     session.commit()
     address = request.app.state.renderer.site.absolute("calendar.ics")
     link = f"{address}?{urlencode({'token': token} | filters)}"
