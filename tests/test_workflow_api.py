@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from app.routers.workflow import InputRefused, ShapeRefused
 from editorial import clock
 from editorial.auth import create_user, issue_token
 from editorial.models import Piece
@@ -267,6 +269,29 @@ def test_upload_errors_are_reported_by_field(client, auth, settings) -> None:
     huge = DRAFT_FILE + "x" * settings.max_upload_bytes
     assert "KiB" in upload("d.md", huge).json()["detail"]["errors"]["file"]
     assert ok(client.get(f"{API}/pieces/{piece['slug']}", headers=auth["eve"]))["version"] == 1
+
+
+def test_both_kinds_of_422_match_the_documented_schema(client, auth) -> None:
+    """A refusal by field and FastAPI's own validation error are both in each route's OpenAPI
+    answer for 422, and the bodies sent match the models named there."""
+    piece = planned(client, auth)
+    url = f"{API}/pieces/{piece['slug']}/drafts/upload"
+    form = {"base_version": "1"}
+    refused = client.post(
+        url, files={"file": ("d.md", b"no front matter")}, data=form, headers=auth["ada"]
+    )
+    shapeless = client.post(url, data=form, headers=auth["ada"])  # no file at all
+    assert (refused.status_code, shapeless.status_code) == (422, 422)
+    InputRefused.model_validate(refused.json())
+    ShapeRefused.model_validate(shapeless.json())
+    with pytest.raises(ValidationError):
+        InputRefused.model_validate(shapeless.json())
+    spec = client.get("/openapi.json").json()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items() if path.startswith(API) else ():
+            schema = operation["responses"]["422"]["content"]["application/json"]["schema"]
+            named = {ref["$ref"].rsplit("/", 1)[1] for ref in schema["anyOf"]}
+            assert named == {"InputRefused", "ShapeRefused"}, (method, path)
 
 
 def test_any_two_revisions_compare_as_a_diff(client, auth) -> None:

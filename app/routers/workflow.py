@@ -24,7 +24,42 @@ from editorial.settings import Settings
 from editorial.snapshot import BRIEF
 from editorial.taxonomy import Taxonomy, current_taxonomy
 
-router = APIRouter(prefix="/api/workflow", tags=["workflow"])
+
+class FieldErrors(BaseModel):
+    """Why the workflow refused the input: one message, and what is wrong with each field."""
+
+    message: str
+    errors: dict[str, str]
+
+
+class InputRefused(BaseModel):
+    """The body of a 422 from the workflow: values it cannot store."""
+
+    detail: FieldErrors
+
+
+class ShapeError(BaseModel):
+    """One of FastAPI's validation errors: where, what, and its kind."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ShapeRefused(BaseModel):
+    """The body of a 422 from FastAPI: a request whose shape does not match the route."""
+
+    detail: list[ShapeError]
+
+
+UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
+    422: {
+        "description": "Invalid input: values the workflow refuses (a message per field), or "
+        "a request whose shape does not match (FastAPI's validation errors)",
+        "model": InputRefused | ShapeRefused,
+    }
+}
+router = APIRouter(prefix="/api/workflow", tags=["workflow"], responses=UNPROCESSABLE)
 NOT_FOUND = {404: {"description": "No such piece among yours (anonymous: always)"}}
 CONFLICT = {409: {"description": "Stale base_version (with `current`) or refused transition"}}
 
