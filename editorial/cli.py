@@ -87,7 +87,7 @@ def _ingest_step(settings: Settings, engine, quiet: bool, workers: int):
         fail(f"No content folder at {settings.content_dir}.")
         raise typer.Exit(1)
     try:
-        with _progress(not quiet and console.is_terminal) as (on_total, on_advance):
+        with _progress(not quiet and console.is_terminal, "Ingesting") as (on_total, on_advance):
             return run_ingest(
                 engine,
                 settings.content_dir,
@@ -103,7 +103,7 @@ def _ingest_step(settings: Settings, engine, quiet: bool, workers: int):
 class _progress:
     """A rich progress bar when shown, silent callbacks otherwise."""
 
-    def __init__(self, show: bool, label: str = "Ingesting") -> None:
+    def __init__(self, show: bool, label: str) -> None:
         self.bar = self._bar(label) if show else None
         self.task = None
 
