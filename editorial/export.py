@@ -16,11 +16,11 @@ import multiprocessing
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -48,9 +48,11 @@ from editorial.settings import Settings
 from editorial.site import Pages, _paged
 from editorial.taxonomy import current_taxonomy
 
+if TYPE_CHECKING:  # the callbacks are ingest's kind; ingest itself is not needed here
+    from editorial.ingest import Progress
+
 CHUNK = 200
 PARALLEL_FROM = 400
-Progress = Callable[[int], None]
 ALIAS_RE = re.compile(r"^[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*/?$")
 __all__ = ["MANIFEST", "ExportError", "ExportReport", "Writer", "export_site"]
 
