@@ -176,11 +176,22 @@ def _best(slices: list[int], top: int, everyone: int) -> list[int]:
 
 
 def load_catalog(session: Session, at: datetime | None = None) -> Catalog:
-    """Every public piece at `at` (default: now) with its terms and aliases: two queries.
-    They are plain column reads, so they run on the session's connection rather than through
-    the ORM's row loading, which would cost more than the queries themselves."""
+    """Every public piece at `at` (default: now) with its terms and aliases, in one query.
+    Each piece's terms arrive joined into one text (a row per piece, not per term: rows cost
+    more to fetch than the joining), and the query runs on the session's connection rather than
+    through the ORM's row loading, which would cost more than the query itself."""
     at = at or clock.now()
-    connection = session.connection()
+    query = _catalog_query().where(public_filter(at)).order_by(*newest_first())
+    rows = session.connection().execute(query)
+    entries = [Entry(*row[:-2], aliases=_aliases(row[-2]), terms=_terms(row[-1])) for row in rows]
+    return Catalog(entries, at)
+
+
+TERM_MARK, PAIR_MARK = "\x1f", "\x1e"  # control characters: never part of a slug
+
+
+@cache
+def _catalog_query() -> Select:
     columns = (
         Piece.id,
         Piece.slug,
@@ -196,22 +207,22 @@ def load_catalog(session: Session, at: datetime | None = None) -> Catalog:
     )
     # Only the few pieces whose front matter mentions aliases have it read and decoded.
     aliases = case((cast(Piece.front_matter, String).contains('"aliases"'), Piece.front_matter))
-    query = select(*columns, aliases).where(public_filter(at)).order_by(*newest_first())
-    rows = connection.execute(query).all()
-    entries = [Entry(*row[:-1], aliases=_aliases(row[-1])) for row in rows]
-    by_id = {e.id: e for e in entries}
-    public_ids = select(Piece.id).where(public_filter(at))
-    terms = connection.execute(
-        select(PieceTerm.piece_id, PieceTerm.dimension, PieceTerm.term)
-        .where(col(PieceTerm.piece_id).in_(public_ids))
-        .order_by(col(PieceTerm.piece_id), col(PieceTerm.dimension), col(PieceTerm.term))
-    ).all()
-    grouped: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for piece_id, dimension, term in terms:
-        grouped[piece_id][dimension].append(term)
-    for piece_id, dims in grouped.items():
-        by_id[piece_id].terms = {d: tuple(t) for d, t in dims.items()}
-    return Catalog(entries, at)
+    pair = col(PieceTerm.dimension) + TERM_MARK + col(PieceTerm.term)
+    terms = (
+        select(func.aggregate_strings(pair, PAIR_MARK))
+        .where(col(PieceTerm.piece_id) == col(Piece.id))
+        .scalar_subquery()
+    )
+    return select(*columns, aliases, terms)
+
+
+def _terms(joined: str | None) -> dict[str, tuple[str, ...]]:
+    """A piece's terms by dimension, each in order (the database joins them in no set order)."""
+    grouped: dict[str, list[str]] = {}
+    for pair in sorted(joined.split(PAIR_MARK)) if joined else ():
+        dimension, term = pair.split(TERM_MARK)
+        grouped.setdefault(dimension, []).append(term)
+    return {dimension: tuple(terms) for dimension, terms in grouped.items()}
 
 
 def _aliases(front_matter: dict | None) -> tuple[str, ...]:

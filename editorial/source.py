@@ -23,6 +23,7 @@ TOML_FENCE = re.compile(r"\A\+\+\+[ \t]*\r?\n")
 DIMENSION_ALIASES = {f"{d}s": d for d in ("audience", "stage", "topic", "format")}
 STATUSES = {s.value for s in Status}
 TOML_POSITION = re.compile(r" \(at line (\d+), column \d+\)")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 TOO_DEEP = "front matter nested too deeply; flatten it"
 
 
@@ -360,7 +361,13 @@ class _Checker:
         found = []
         for item in self.values(key, value):
             matches = [(d, s) for d in DIMENSIONS if (s := self.taxonomy.resolve(d, item))]
-            found += matches[:1] if len(matches) == 1 else [(FREE_TAG, slugify(item) or item)]
+            tag = slugify(item) or item  # kept as written when it has no ASCII letters
+            if len(matches) == 1:
+                found += matches
+            elif CONTROL_RE.search(tag):  # the catalog joins terms with control characters
+                self.fail(key, f"the tag {item!r} holds control characters")
+            else:
+                found.append((FREE_TAG, tag))
         return found
 
 

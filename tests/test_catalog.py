@@ -9,11 +9,12 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from editorial import clock
 from editorial.catalog import RELATED, Catalog, CatalogCache, Entry, load_catalog
 from editorial.ingest import ingest
+from editorial.models import Piece, PieceTerm
 
 TERMS = {"audience": ["a", "b", "c"], "stage": ["s", "t"], "topic": ["x", "y", "z"]}
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -70,6 +71,32 @@ def test_catalog_holds_public_pieces_newest_first(
     assert catalog.authors() == {"dana-reyes": "Dana Reyes"}
     finance = catalog.by_slug["cloud-basics-finance"]
     assert catalog.core(finance) is catalog.by_slug["cloud-basics"]
+
+
+def test_catalog_terms_are_the_stored_terms_in_order(
+    engine: Engine, content_dir: Path, frozen_clock
+) -> None:
+    """The catalog reads each piece's terms joined into one text; split again, they must be
+    exactly the stored rows, by dimension, each dimension's terms in code-point order."""
+    ingest(engine, content_dir)
+    with Session(engine) as session:
+        session.add(
+            PieceTerm(
+                piece_id=session.exec(select(Piece.id)).first(), dimension="topic", term="a-z"
+            )
+        )
+        session.commit()
+        catalog = load_catalog(session)
+        rows = session.exec(select(PieceTerm.piece_id, PieceTerm.dimension, PieceTerm.term)).all()
+    expected: dict[int, dict[str, list[str]]] = {}
+    for piece_id, dimension, term in rows:
+        expected.setdefault(piece_id, {}).setdefault(dimension, []).append(term)
+    for entry_ in catalog.entries:
+        stored = expected.get(entry_.id, {})
+        want = {d: tuple(sorted(stored[d])) for d in sorted(stored)}
+        assert entry_.terms == want, entry_.slug
+        assert list(entry_.terms) == sorted(entry_.terms), entry_.slug
+    assert any(entry_.terms for entry_ in catalog.entries)
 
 
 def test_cache_reloads_on_change_and_when_a_scheduled_piece_is_due(

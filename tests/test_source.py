@@ -232,6 +232,16 @@ def test_hugo_and_jekyll_fields(taxonomy: Taxonomy) -> None:
     )
 
 
+def test_a_tag_kept_as_written_may_not_hold_control_characters(taxonomy: Taxonomy) -> None:
+    """A tag with no ASCII letters is stored as written; control characters in it are refused
+    (the catalog reads a piece's terms joined with control characters)."""
+    assert parse(taxonomy, "---\ntitle: T\ntags: [\u65e5\u672c]\n---\n").terms == [
+        ("tag", "\u65e5\u672c")
+    ]
+    found = problems(taxonomy, '---\ntitle: T\ntags: ["\\u65e5\\x1e\\u672c"]\n---\n')
+    assert found == ["line 3, field 'tags': the tag '\u65e5\\x1e\u672c' holds control characters"]
+
+
 def test_draft_false_and_an_explicit_status_win_over_draft(taxonomy: Taxonomy) -> None:
     assert parse(taxonomy, "---\ntitle: T\ndraft: false\n---\n").status == "published"
     assert parse(taxonomy, "---\ntitle: T\ndraft: true\nstatus: Review\n---\n").status == "review"
