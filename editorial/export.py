@@ -37,7 +37,6 @@ from editorial.outdir import (
     FileWriter,
     Manifest,
     Writer,
-    check_links,
     commit,
     fresh_staging,
     remove_stale,
@@ -335,19 +334,23 @@ def export_site(
     for spec in specs:
         writer.reserve(spec.path)
     stale = [s for s in specs if full or not old.current(out, s.path, s.fingerprint)]
-    links = {path: entry[1] for path, entry in old.files.items()}
+    related = {"key": catalog.ranking_key, "lists": catalog.ranking()}
+    manifest = Manifest(stamp, errors=planner.errors, related=related)
+    links: dict[str, str] = {}  # path -> its links, coded by the manifest's table
+    if not full:  # unchanged files keep their links as the last export coded them
+        manifest.links = old.links
+        links = {path: entry[1] for path, entry in old.files.items()}
     if on_total:
         on_total(len(stale))
     maker, reported = Maker(engine, catalog, pages, writer.out, settings), 0
     for done, (path, found) in enumerate(_make_all(maker, stale, workers), 1):
-        links[path] = found
+        links[path] = manifest.encode(found)
         if on_advance and (done - reported == CHUNK or done == len(stale)):
             on_advance(done - reported)
             reported = done
     commit(writer.out)
-    files = {s.path: [s.fingerprint, links.get(s.path, [])] for s in specs}
-    related = {"key": catalog.ranking_key, "lists": catalog.ranking()}
-    manifest = Manifest(stamp, files, planner.errors, check_links(files, writer.paths), related)
+    manifest.files = {s.path: [s.fingerprint, links[s.path]] for s in specs}
+    manifest.finish(writer.paths, rebuild=full or not old.files)
     report = ExportReport(
         written=len(stale),
         unchanged=len(specs) - len(stale),

@@ -4,6 +4,7 @@ made from and which links it holds."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-EXPORT_VERSION = "2"  # of the manifest and of the pages' fingerprints
+EXPORT_VERSION = "3"  # of the manifest and of the pages' fingerprints
 MANIFEST = ".editorial-export.json"
 STAGING = ".editorial-staging"
 
@@ -88,31 +89,44 @@ class FileWriter:
 @dataclass
 class Manifest:
     """What the last export wrote: each file's fingerprint and links, the store's stamp, and
-    the related-pieces ranking with the key of its inputs (for the next export to reuse)."""
+    the related-pieces ranking with the key of its inputs (for the next export to reuse).
+
+    Pages share most of their links, so each distinct link is kept once, in `links`, and a file
+    holds its links as positions there, written as one text ("3 17 42"). An export decodes them
+    only to report broken links; unchanged files keep their text as it was, and new links are
+    added at the end of the table. The table is rebuilt (sorted, without links no file holds)
+    whenever it was decoded anyway, after a full export, and when it grows past twice the files.
+
+    On disk: a first line with the format and a digest of the rest, then JSON. A manifest whose
+    digest does not match was damaged or edited, and counts as none (the next export is full)."""
 
     stamp: list[str] = field(default_factory=list)
-    files: dict[str, list] = field(default_factory=dict)
+    files: dict[str, list[str]] = field(default_factory=dict)  # path -> [fingerprint, links]
+    links: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     broken_links: list[dict[str, str]] = field(default_factory=list)
     related: dict[str, Any] = field(default_factory=dict)
+    _position: dict[str, int] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def read(cls, out: Path) -> Manifest:
-        """The manifest in `out`; an empty one when there is none or it cannot be read."""
+        """The manifest in `out`; an empty one when there is none or it cannot be trusted."""
         try:
-            data = json.loads((out / MANIFEST).read_bytes())
-            if data.get("version") == EXPORT_VERSION:
-                table = data["links"]
-                files = {
-                    path: [fingerprint, [table[i] for i in links]]
-                    for path, (fingerprint, links) in data["files"].items()
-                }
-                related = data.get("related")
-                related = related if isinstance(related, dict) else {}
-                return cls(data["stamp"], files, data["errors"], data["broken_links"], related)
-        except (OSError, ValueError, KeyError, AttributeError, TypeError, IndexError):
-            pass
-        return cls()
+            head, _, body = (out / MANIFEST).read_bytes().partition(b"\n")
+            if head != _head(body):
+                return cls()
+            data = json.loads(body)
+            related = data["related"] if isinstance(data["related"], dict) else {}
+            return cls(
+                data["stamp"],
+                data["files"],
+                data["links"],
+                data["errors"],
+                data["broken_links"],
+                related,
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return cls()
 
     def current(self, out: Path, path: str, fingerprint: str) -> bool:
         """Whether the file at `path` is on disk as made from inputs with `fingerprint`."""
@@ -124,27 +138,59 @@ class Manifest:
         root = str(out) + os.sep
         return bool(self.files) and all(os.path.isfile(root + path) for path in self.files)
 
-    def write(self, out: Path) -> None:
-        """Each distinct link is written once, in a table; a file lists its links by position
-        there (pages share most of their links: a third of the size, read in half the time)."""
-        table = sorted(set().union(*(links for _fingerprint, links in self.files.values())))
-        position = {link: i for i, link in enumerate(table)}
-        files = {
-            path: [fingerprint, [position[link] for link in links]]
-            for path, (fingerprint, links) in self.files.items()
+    def encode(self, links: list[str]) -> str:
+        """`links` as positions in the table; links it lacks are added at its end."""
+        if self._position is None:
+            self._position = {link: i for i, link in enumerate(self.links)}
+        position = self._position
+        for link in links:
+            if link not in position:
+                position[link] = len(self.links)
+                self.links.append(link)
+        return " ".join([str(position[link]) for link in links])
+
+    def decoded(self) -> dict[str, list[str]]:
+        """Every file's links, as text."""
+        table = self.links
+        return {
+            path: [table[int(i)] for i in code.split()] for path, (_, code) in self.files.items()
         }
+
+    def finish(self, paths: set[str], *, rebuild: bool = False) -> None:
+        """Find the broken links: links whose target is not among `paths` (each distinct link is
+        looked up once; files are decoded only when one is missing), and rebuild the table
+        when `rebuild` is asked, when files were decoded, or when it has grown too big."""
+        missing = {i for i, link in enumerate(self.links) if _target(link) not in paths}
+        if not (missing or rebuild or len(self.links) > 2 * len(self.files) + 64):
+            self.broken_links = []
+            return
+        decoded = self.decoded()
+        self.broken_links = [
+            {"page": page, "link": link}
+            for page, links in sorted(decoded.items())
+            for link in links
+            if _target(link) not in paths
+        ]
+        self.links, self._position = sorted(set().union(*decoded.values())), None
+        for path, links in decoded.items():
+            self.files[path][1] = self.encode(links)
+
+    def write(self, out: Path) -> None:
         body = {
-            "version": EXPORT_VERSION,
             "stamp": self.stamp,
-            "links": table,
-            "files": files,
+            "files": self.files,
+            "links": self.links,
             "errors": self.errors,
             "broken_links": self.broken_links,
             "related": self.related,
         }
-        FileWriter(out).write(
-            MANIFEST, json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-        )
+        data = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        FileWriter(out).write(MANIFEST, _head(data) + b"\n" + data)
+
+
+def _head(body: bytes) -> bytes:
+    digest = hashlib.blake2b(body, digest_size=16).hexdigest()
+    return f"editorial-export {EXPORT_VERSION} {digest}".encode()
 
 
 def fresh_staging(out: Path) -> Path:
@@ -194,20 +240,6 @@ def remove_stale(out: Path, paths: set[str]) -> int:
                 parent.rmdir()
                 parent = parent.parent
     return removed
-
-
-def check_links(manifest: dict[str, list], paths: set[str]) -> list[dict[str, str]]:
-    """Every link, page by page, whose target is not among `paths`. Pages share most of their
-    links, so each distinct link is looked up once; only pages with a broken one are revisited."""
-    every = set().union(*(links for _fingerprint, links in manifest.values()))
-    missing = {link for link in every if _target(link) not in paths}
-    return [
-        {"page": page, "link": link}
-        for page, (_fingerprint, links) in sorted(manifest.items())
-        if missing and not missing.isdisjoint(links)
-        for link in links
-        if link in missing
-    ]
 
 
 def _target(link: str) -> str:

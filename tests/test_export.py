@@ -17,6 +17,7 @@ from editorial import export as export_module
 from editorial.cli import app
 from editorial.export import MANIFEST, ExportError, Writer, export_site
 from editorial.ingest import ingest
+from editorial.outdir import Manifest
 from editorial.settings import Settings
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "site"
@@ -228,6 +229,7 @@ def test_incremental_export(
     fresh = tmp_path / "fresh"
     export(store, settings, fresh)
     assert tree(out) == tree(fresh)
+    assert Manifest.read(out).decoded() == Manifest.read(fresh).decoded()
 
 
 def test_progress_hears_every_file_written(
@@ -268,7 +270,52 @@ def test_unpublished_piece_is_removed(
     assert report.removed == 1  # its page (it has no author page)
     assert not (out / "pieces/cloud-basics-finance").exists()
     assert "cloud-basics-finance" not in b"".join(tree(out).values()).decode()
-    assert tree(out) == tree(_fresh_export(store, settings, tmp_path))
+    fresh = _fresh_export(store, settings, tmp_path)
+    assert tree(out) == tree(fresh)
+    assert Manifest.read(out).decoded() == Manifest.read(fresh).decoded()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data.replace(b'"stamp":[', b'"stamp":["x",', 1),  # an edit
+        lambda data: data[: len(data) // 2],  # cut short
+        lambda data: data.partition(b"\n")[2],  # no first line, as format 2 had
+    ],
+)
+def test_a_damaged_manifest_counts_as_none(
+    store: Engine, settings: Settings, tmp_path: Path, damage
+) -> None:
+    out = tmp_path / "out"
+    first = export(store, settings, out)
+    manifest = out / MANIFEST
+    manifest.write_bytes(damage(manifest.read_bytes()))
+    assert Manifest.read(out) == Manifest()
+    again = export(store, settings, out)
+    assert (again.written, again.unchanged) == (first.files, 0)
+    assert (
+        Manifest.read(out).decoded()
+        == Manifest.read(_fresh_export(store, settings, tmp_path)).decoded()
+    )
+
+
+def test_the_link_table_keeps_what_files_hold_and_is_rebuilt_when_it_must_be() -> None:
+    manifest = Manifest(links=["a/", "b/"])
+    manifest.files = {"x.html": ["f", manifest.encode(["b/", "c/"])], "y.html": ["f", ""]}
+    assert manifest.links == ["a/", "b/", "c/"]  # new links go at the end
+    manifest.finish({"a/index.html", "b/index.html", "c/index.html"})
+    assert manifest.links == ["a/", "b/", "c/"]  # nothing missing, small: left as it is
+    assert manifest.decoded() == {"x.html": ["b/", "c/"], "y.html": []}
+    assert manifest.broken_links == []
+    manifest.finish({"b/index.html", "c/index.html"})  # a/ is gone, but no file holds it
+    assert manifest.links == ["b/", "c/"] and manifest.broken_links == []
+    assert manifest.decoded() == {"x.html": ["b/", "c/"], "y.html": []}
+    manifest.finish({"b/index.html"})
+    assert manifest.broken_links == [{"page": "x.html", "link": "c/"}]
+    grown = Manifest(links=[f"p{i}/" for i in range(100)])
+    grown.files = {"x.html": ["f", grown.encode(["p7/"])]}
+    grown.finish({"p7/index.html"} | {f"p{i}/index.html" for i in range(100)})
+    assert grown.links == ["p7/"] and grown.decoded() == {"x.html": ["p7/"]}
 
 
 def test_deleted_file_is_rewritten_even_when_nothing_changed(
