@@ -350,7 +350,7 @@ def export_site(
             reported = done
     commit(writer.out)
     manifest.files = {s.path: [s.fingerprint, links[s.path]] for s in specs}
-    manifest.finish(writer.paths, rebuild=full or not old.files)
+    manifest.finish(writer.paths)
     report = ExportReport(
         written=len(stale),
         unchanged=len(specs) - len(stale),

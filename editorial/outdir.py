@@ -94,8 +94,9 @@ class Manifest:
     Pages share most of their links, so each distinct link is kept once, in `links`, and a file
     holds its links as positions there, written as one text ("3 17 42"). An export decodes them
     only to report broken links; unchanged files keep their text as it was, and new links are
-    added at the end of the table. The table is rebuilt (sorted, without links no file holds)
-    whenever it was decoded anyway, after a full export, and when it grows past twice the files.
+    added at the end of the table, in the order the files are made (so a full export's table is
+    the same every time). The table is rebuilt (sorted, without links no file holds) whenever
+    it was decoded anyway, and when it grows past twice the files.
 
     On disk: a first line with the format and a digest of the rest, then JSON. A manifest whose
     digest does not match was damaged or edited, and counts as none (the next export is full)."""
@@ -156,20 +157,21 @@ class Manifest:
             path: [table[int(i)] for i in code.split()] for path, (_, code) in self.files.items()
         }
 
-    def finish(self, paths: set[str], *, rebuild: bool = False) -> None:
-        """Find the broken links: links whose target is not among `paths` (each distinct link is
-        looked up once; files are decoded only when one is missing), and rebuild the table
-        when `rebuild` is asked, when files were decoded, or when it has grown too big."""
-        missing = {i for i, link in enumerate(self.links) if _target(link) not in paths}
-        if not (missing or rebuild or len(self.links) > 2 * len(self.files) + 64):
+    def finish(self, paths: set[str]) -> None:
+        """Find the broken links, those whose target is not among `paths`: each distinct link
+        is looked up once, and files are decoded only when one is missing. The table is rebuilt
+        whenever they were decoded, and when it has grown past twice the files."""
+        missing = {link for link in self.links if _target(link) not in paths}
+        if not missing and len(self.links) <= 2 * len(self.files) + 64:
             self.broken_links = []
             return
         decoded = self.decoded()
         self.broken_links = [
             {"page": page, "link": link}
             for page, links in sorted(decoded.items())
+            if not missing.isdisjoint(links)
             for link in links
-            if _target(link) not in paths
+            if link in missing
         ]
         self.links, self._position = sorted(set().union(*decoded.values())), None
         for path, links in decoded.items():
