@@ -207,6 +207,21 @@ def _theme_fingerprint(settings: Settings) -> str:
     return digest.hexdigest()
 
 
+def link_pattern(base_path: str) -> re.Pattern[bytes]:
+    """Finds the targets of `href` and `src` attributes that start with the site's path; the
+    target is cut at a fragment or query. The pattern starts with a literal, which the regex
+    engine finds fast, and looks behind for the attribute's name only there (an alternation in
+    front would be tried at every position)."""
+    prefix = re.escape(base_path.encode())
+    return re.compile(rb'="(?:(?<=href=")|(?<=src="))' + prefix + rb'([^"#?]*)')
+
+
+def page_links(pattern: re.Pattern[bytes], data: bytes) -> list[str]:
+    """The site-internal link targets in a page, as paths inside the export, found by a
+    `link_pattern`."""
+    return sorted(link.decode("utf-8") for link in set(pattern.findall(data)))
+
+
 class Maker:
     """Renders specs to bytes; one lives in each worker process."""
 
@@ -220,10 +235,7 @@ class Maker:
         self.catalog = catalog
         self.pages = pages
         self.files = FileWriter(fresh_staging(out))
-        base_path = re.escape(pages.renderer.site.base_path.encode())
-        # Starts with a literal, which the regex engine finds fast; the attribute name before it
-        # is checked apart (an alternation in front would be tried at every position).
-        self.link_re = re.compile(rb'="' + base_path + rb'([^"#?]*)')
+        self.link_re = link_pattern(pages.renderer.site.base_path)
 
     def make(self, specs: list[Spec]) -> list[tuple[str, list[str]]]:
         """Render and write `specs`; returns each file's internal links."""
@@ -238,7 +250,7 @@ class Maker:
         for spec in specs:
             data = self.render(spec, html, feedback)
             self.files.write(spec.path, data)
-            links = self.links(data) if spec.path.endswith(".html") else []
+            links = page_links(self.link_re, data) if spec.path.endswith(".html") else []
             done.append((spec.path, links))
         return done
 
@@ -263,15 +275,6 @@ class Maker:
             }[spec.kind]()
         assert text is not None, spec
         return text.encode("utf-8")
-
-    def links(self, data: bytes) -> list[str]:
-        """Site-internal link targets (`href` and `src`) in a page, as paths inside the export."""
-        found = set()
-        for match in self.link_re.finditer(data):
-            start = match.start()
-            if data.endswith(b"href", 0, start) or data.endswith(b"src", 0, start):
-                found.add(match[1])
-        return sorted(link.decode("utf-8") for link in found)
 
     @classmethod
     def make_in_worker(cls, specs: list[Spec]) -> list[tuple[str, list[str]]]:

@@ -299,6 +299,17 @@ def test_a_damaged_manifest_counts_as_none(
     )
 
 
+def test_only_href_and_src_targets_inside_the_site_are_links() -> None:
+    page = (
+        b'<a href="/insights/a/#top"><img src="/insights/static/s.png">'
+        b'<form action="/insights/pieces/p/rate"><section data-api="/insights/">'
+        b'<a href="https://elsewhere.example/insights/b/"><a href="/insights/c/?page=2">'
+        b'<a href="/insights/a/"><link rel="canonical" href="https://corp.example/insights/">'
+    )
+    pattern = export_module.link_pattern("/insights/")
+    assert export_module.page_links(pattern, page) == ["a/", "c/", "static/s.png"]
+
+
 def test_the_link_table_keeps_what_files_hold_and_is_rebuilt_when_it_must_be() -> None:
     manifest = Manifest(links=["a/", "b/"])
     manifest.files = {"x.html": ["f", manifest.encode(["b/", "c/"])], "y.html": ["f", ""]}
