@@ -117,6 +117,8 @@ class Manifest:
             if head != _head(body):
                 return cls()
             data = json.loads(body)
+            if not (isinstance(data["files"], dict) and isinstance(data["links"], list)):
+                return cls()
             related = data["related"] if isinstance(data["related"], dict) else {}
             return cls(
                 data["stamp"],
