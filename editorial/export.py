@@ -19,6 +19,8 @@ import shutil
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from operator import itemgetter
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -104,18 +106,31 @@ class Planner:
         self.errors: list[str] = []
 
     def plan(self) -> list[Spec]:
-        specs = [*self._lists(), *self._pieces(), *self._feeds(), *self._singles()]
+        # List pages go in the order of the newest piece each shows, so that pages showing the
+        # same pieces share chunks: a worker renders each card it shows once, and in the order
+        # of their kinds the two workers rendered nearly every card each (a third fewer so).
+        lists = [spec for _key, spec in sorted(self._lists(), key=itemgetter(0))]
+        specs = [*lists, *self._pieces(), *self._feeds(), *self._singles()]
         return specs + self._aliases() + self._static()
 
-    def _listing(self, kind: str, base: str, entries: list[Entry], *args: str) -> Iterator[Spec]:
+    def _listing(
+        self, kind: str, base: str, entries: list[Entry], *args: str
+    ) -> Iterator[tuple[tuple[int, str], Spec]]:
         per_page = self.pages.per_page
         count = self.pages.page_count(entries)
         for page in range(1, count + 1):
-            shown = [e.signature for e in entries[(page - 1) * per_page : page * per_page]]
-            fingerprint = _hash(self.common, kind, args, page, count, shown)
-            yield Spec(_paged(base, page) + "index.html", kind, (*args, page), fingerprint)
+            shown = entries[(page - 1) * per_page : page * per_page]
+            fingerprint = _hash(self.common, kind, args, page, count, [e.signature for e in shown])
+            path = _paged(base, page) + "index.html"
+            newest = self.position[shown[0].slug] if shown else -1
+            yield (newest, path), Spec(path, kind, (*args, page), fingerprint)
 
-    def _lists(self) -> Iterator[Spec]:
+    @cached_property
+    def position(self) -> dict[str, int]:
+        """Each piece's place in the newest-first order of the catalog."""
+        return {entry.slug: i for i, entry in enumerate(self.catalog.entries)}
+
+    def _lists(self) -> Iterator[tuple[tuple[int, str], Spec]]:
         yield from self._listing("home", "", self.catalog.entries)
         for dimension in DIMENSIONS:
             for term in self.pages.taxonomy.terms(dimension):
