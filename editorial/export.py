@@ -107,8 +107,9 @@ class Planner:
 
     def plan(self) -> list[Spec]:
         # List pages go in the order of the newest piece each shows, so that pages showing the
-        # same pieces share chunks: a worker renders each card it shows once, and in the order
-        # of their kinds the two workers rendered nearly every card each (a third fewer so).
+        # same pieces fall in the same chunks: each worker renders a card once and keeps it.
+        # Listed by kind, two workers rendered nearly every card each (14,966 renders for 7,513
+        # pieces); in this order, 9,067.
         lists = [spec for _key, spec in sorted(self._lists(), key=itemgetter(0))]
         specs = [*lists, *self._pieces(), *self._feeds(), *self._singles()]
         return specs + self._aliases() + self._static()
