@@ -41,10 +41,12 @@ from editorial.outdir import (
     Writer,
     commit,
     fresh_staging,
+    link_pattern,
+    page_links,
     remove_stale,
 )
 from editorial.pieces import html_of
-from editorial.render import Renderer, author_path, piece_path, term_path
+from editorial.render import Renderer, author_path, piece_path, term_path, theme_fingerprint
 from editorial.settings import Settings
 from editorial.site import Pages, _paged
 from editorial.taxonomy import current_taxonomy
@@ -213,31 +215,6 @@ class Planner:
         ]
 
 
-def _theme_fingerprint(settings: Settings) -> str:
-    digest = hashlib.blake2b(digest_size=12)
-    for theme in settings.theme_dirs():
-        for file in sorted(theme.rglob("*")):
-            if file.is_file() and "static" not in file.relative_to(theme).parts:
-                digest.update(file.relative_to(theme).as_posix().encode() + b"\0")
-                digest.update(file.read_bytes())
-    return digest.hexdigest()
-
-
-def link_pattern(base_path: str) -> re.Pattern[bytes]:
-    """Finds the targets of `href` and `src` attributes that start with the site's path; the
-    target is cut at a fragment or query. The pattern starts with a literal, which the regex
-    engine finds fast, and looks behind for the attribute's name only there (an alternation in
-    front would be tried at every position)."""
-    prefix = re.escape(base_path.encode())
-    return re.compile(rb'="(?:(?<=href=")|(?<=src="))' + prefix + rb'([^"#?]*)')
-
-
-def page_links(pattern: re.Pattern[bytes], data: bytes) -> list[str]:
-    """The site-internal link targets in a page, as paths inside the export, found by a
-    `link_pattern`."""
-    return sorted(link.decode("utf-8") for link in set(pattern.findall(data)))
-
-
 class Maker:
     """Renders specs to bytes; one lives in each worker process."""
 
@@ -322,7 +299,7 @@ def export_site(
         settings.site_title,
         pages.per_page,
         taxonomy.fingerprint,
-        _theme_fingerprint(settings),
+        theme_fingerprint(settings),
         api_base(settings),
         settings.comment_moderation,
     )

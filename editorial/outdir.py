@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,6 +245,21 @@ def remove_stale(out: Path, paths: set[str]) -> int:
                 parent.rmdir()
                 parent = parent.parent
     return removed
+
+
+def link_pattern(base_path: str) -> re.Pattern[bytes]:
+    """Finds the targets of `href` and `src` attributes that start with the site's path; the
+    target is cut at a fragment or query. The pattern starts with a literal, which the regex
+    engine finds fast, and looks behind for the attribute's name only there (an alternation in
+    front would be tried at every position)."""
+    prefix = re.escape(base_path.encode())
+    return re.compile(rb'="(?:(?<=href=")|(?<=src="))' + prefix + rb'([^"#?]*)')
+
+
+def page_links(pattern: re.Pattern[bytes], data: bytes) -> list[str]:
+    """The site-internal link targets in a page, as paths inside the export, found by a
+    `link_pattern`."""
+    return sorted(link.decode("utf-8") for link in set(pattern.findall(data)))
 
 
 def _target(link: str) -> str:

@@ -121,6 +121,18 @@ def build_environment(settings: Settings, site_key: str, auto_reload: bool = Tru
     return env
 
 
+def theme_fingerprint(settings: Settings) -> str:
+    """A digest of the templates of the themes in use (their static files are copied, and
+    fingerprinted, one by one)."""
+    digest = hashlib.blake2b(digest_size=12)
+    for theme in settings.theme_dirs():
+        for file in sorted(theme.rglob("*")):
+            if file.is_file() and "static" not in file.relative_to(theme).parts:
+                digest.update(file.relative_to(theme).as_posix().encode() + b"\0")
+                digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
 class Renderer:
     """Renders named templates with the site information every page needs.
 

@@ -17,7 +17,7 @@ from editorial import export as export_module
 from editorial.cli import app
 from editorial.export import MANIFEST, ExportError, Writer, export_site
 from editorial.ingest import ingest
-from editorial.outdir import Manifest
+from editorial.outdir import Manifest, link_pattern, page_links
 from editorial.settings import Settings
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "site"
@@ -306,8 +306,8 @@ def test_only_href_and_src_targets_inside_the_site_are_links() -> None:
         b'<a href="https://elsewhere.example/insights/b/"><a href="/insights/c/?page=2">'
         b'<a href="/insights/a/"><link rel="canonical" href="https://corp.example/insights/">'
     )
-    pattern = export_module.link_pattern("/insights/")
-    assert export_module.page_links(pattern, page) == ["a/", "c/", "static/s.png"]
+    pattern = link_pattern("/insights/")
+    assert page_links(pattern, page) == ["a/", "c/", "static/s.png"]
 
 
 def test_the_link_table_keeps_what_files_hold_and_is_rebuilt_when_it_must_be() -> None:
