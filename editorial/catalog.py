@@ -187,7 +187,7 @@ def load_catalog(session: Session, at: datetime | None = None) -> Catalog:
     return Catalog(entries, at)
 
 
-TERM_MARK, PAIR_MARK = "\x1f", "\x1e"  # control characters: never part of a slug
+TERM_MARK, PAIR_MARK = "\x1f", "\x1e"  # control characters, which no term holds
 
 
 @cache

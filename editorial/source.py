@@ -361,10 +361,11 @@ class _Checker:
         found = []
         for item in self.values(key, value):
             matches = [(d, s) for d in DIMENSIONS if (s := self.taxonomy.resolve(d, item))]
-            tag = slugify(item) or item  # kept as written when it has no ASCII letters
             if len(matches) == 1:
                 found += matches
-            elif CONTROL_RE.search(tag):  # the catalog joins terms with control characters
+                continue
+            tag = slugify(item) or item  # kept as written when it has no ASCII letters or digits
+            if CONTROL_RE.search(tag):  # the catalog joins terms with control characters
                 self.fail(key, f"the tag {item!r} holds control characters")
             else:
                 found.append((FREE_TAG, tag))
