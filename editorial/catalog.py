@@ -220,7 +220,7 @@ def _terms(joined: str | None) -> dict[str, tuple[str, ...]]:
     """A piece's terms by dimension, each in order (the database joins them in no set order)."""
     grouped: dict[str, list[str]] = {}
     for pair in sorted(joined.split(PAIR_MARK)) if joined else ():
-        dimension, term = pair.split(TERM_MARK)
+        dimension, _, term = pair.partition(TERM_MARK)  # never fails, even on a stray mark
         grouped.setdefault(dimension, []).append(term)
     return {dimension: tuple(terms) for dimension, terms in grouped.items()}
 
