@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import re
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -221,9 +221,16 @@ class Maker:
     current: Maker | None = None
 
     def __init__(
-        self, engine: Engine, catalog: Catalog, pages: Pages, out: Path, settings: Settings
+        self,
+        engine: Engine,
+        catalog: Catalog,
+        pages: Pages,
+        out: Path,
+        settings: Settings,
+        with_feedback: Collection[int],
     ) -> None:
         self.engine = engine
+        self.with_feedback = with_feedback  # the pieces with any ratings or comments
         self.settings = settings
         self.catalog = catalog
         self.pages = pages
@@ -238,7 +245,7 @@ class Maker:
             ids = [self.catalog.by_slug[slug].id for slug in slugs]
             with Session(self.engine) as session:
                 html = html_of(session, ids)
-                feedback = widgets(session, self.settings, ids)
+                feedback = widgets(session, self.settings, ids, having=self.with_feedback)
         done = []
         for spec in specs:
             data = self.render(spec, html, feedback)
@@ -338,7 +345,7 @@ def export_site(
         links = {path: entry[1] for path, entry in old.files.items()}
     if on_total:
         on_total(len(stale))
-    maker, reported = Maker(engine, catalog, pages, writer.out, settings), 0
+    maker, reported = Maker(engine, catalog, pages, writer.out, settings, feedback.keys()), 0
     for done, (path, found) in enumerate(_make_all(maker, stale, workers), 1):
         links[path] = manifest.encode(found)
         if on_advance and (done - reported == CHUNK or done == len(stale)):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -343,10 +343,17 @@ def api_base(settings: Settings) -> str:
     return url if not url or url.endswith("/") else url + "/"
 
 
-def widgets(session: Session, settings: Settings, piece_ids: list[int]) -> dict[int, Widget]:
-    """The feedback block of each piece, in two queries."""
-    stars = distributions(session, piece_ids)
-    threads = approved_threads(session, piece_ids)
+def widgets(
+    session: Session,
+    settings: Settings,
+    piece_ids: list[int],
+    having: Collection[int] | None = None,
+) -> dict[int, Widget]:
+    """The feedback block of each piece, in two queries; when `having` names the pieces with
+    any feedback (as `fingerprints` finds them), only those are looked up."""
+    asked = piece_ids if having is None else [pid for pid in piece_ids if pid in having]
+    stars = distributions(session, asked) if asked else {}
+    threads = approved_threads(session, asked) if asked else {}
     base, mode = api_base(settings), settings.comment_moderation
     return {
         pid: Widget(summarise(stars.get(pid, {}), settings), threads.get(pid, []), base, mode)
