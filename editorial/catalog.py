@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, cached_property, lru_cache
 
-from sqlalchemy import Select, String, case, cast, func
+from sqlalchemy import Select, func, text
 from sqlmodel import Session, col, select
 
 from editorial import clock
 from editorial.clock import to_utc
-from editorial.models import DIMENSIONS, Piece, PieceTerm, Status
+from editorial.models import ALIASED_SQL, DIMENSIONS, Piece, PieceTerm, Status
 from editorial.pieces import newest_first, public_filter
 from editorial.slugs import slugify
 
@@ -176,14 +176,19 @@ def _best(slices: list[int], top: int, everyone: int) -> list[int]:
 
 
 def load_catalog(session: Session, at: datetime | None = None) -> Catalog:
-    """Every public piece at `at` (default: now) with its terms and aliases, in one query.
+    """Every public piece at `at` (default: now) with its terms and aliases, in two queries.
     Each piece's terms arrive joined into one text (a row per piece, not per term: rows cost
-    more to fetch than the joining), and the query runs on the session's connection rather than
-    through the ORM's row loading, which would cost more than the query itself."""
+    more to fetch than the joining); aliases are read apart, from the few pieces that have any.
+    The queries run on the session's connection rather than through the ORM's row loading,
+    which would cost more than the queries themselves."""
     at = at or clock.now()
+    connection = session.connection()
+    aliased = dict(connection.execute(_aliased_query()).all())
     query = _catalog_query().where(public_filter(at)).order_by(*newest_first())
-    rows = session.connection().execute(query)
-    entries = [Entry(*row[:-2], aliases=_aliases(row[-2]), terms=_terms(row[-1])) for row in rows]
+    entries = [
+        Entry(*row[:-1], aliases=_aliases(aliased.get(row[0])), terms=_terms(row[-1]))
+        for row in connection.execute(query)
+    ]
     return Catalog(entries, at)
 
 
@@ -205,15 +210,20 @@ def _catalog_query() -> Select:
         Piece.derived_from,
         Piece.version,
     )
-    # Only the few pieces whose front matter mentions aliases have it read and decoded.
-    aliases = case((cast(Piece.front_matter, String).contains('"aliases"'), Piece.front_matter))
     pair = col(PieceTerm.dimension) + TERM_MARK + col(PieceTerm.term)
     terms = (
         select(func.aggregate_strings(pair, PAIR_MARK))
         .where(col(PieceTerm.piece_id) == col(Piece.id))
         .scalar_subquery()
     )
-    return select(*columns, aliases, terms)
+    # On SQLite every column read here is in ix_piece_catalog: the wide rows are never visited.
+    return select(*columns, terms)
+
+
+@cache
+def _aliased_query() -> Select:
+    """The front matter of pieces that mention aliases (on SQLite, the partial index's rows)."""
+    return select(Piece.id, Piece.front_matter).where(text(ALIASED_SQL))
 
 
 def _terms(joined: str | None) -> dict[str, tuple[str, ...]]:

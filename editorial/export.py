@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from operator import itemgetter
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -60,8 +60,7 @@ ALIAS_RE = re.compile(r"^[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*/?$")
 __all__ = ["MANIFEST", "ExportError", "ExportReport", "Writer", "export_site"]
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(NamedTuple):
     """One output file: where it goes, how to make it, and a fingerprint of its inputs."""
 
     path: str
@@ -86,7 +85,16 @@ class ExportReport:
 
 
 def _hash(*parts: object) -> str:
-    return hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
+    return _digest(repr(parts))
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def _joined(entries: Iterable[Entry]) -> str:
+    """The signatures of `entries`, in order, as one text (signatures hold no commas)."""
+    return ",".join([e.signature for e in entries])
 
 
 class Planner:
@@ -121,9 +129,10 @@ class Planner:
     ) -> Iterator[tuple[tuple[int, str], Spec]]:
         per_page = self.pages.per_page
         count = self.pages.page_count(entries)
+        head = f"{self.common}\0{kind}\0{'/'.join(args)}\0"  # slugs hold no slashes or NULs
         for page in range(1, count + 1):
             shown = entries[(page - 1) * per_page : page * per_page]
-            fingerprint = _hash(self.common, kind, args, page, count, [e.signature for e in shown])
+            fingerprint = _digest(f"{head}{page}\0{count}\0{_joined(shown)}")
             path = _paged(base, page) + "index.html"
             newest = self.position[shown[0].slug] if shown else -1
             yield (newest, path), Spec(path, kind, (*args, page), fingerprint)
@@ -145,17 +154,13 @@ class Planner:
             yield from self._listing("author", author_path(slug), entries, slug)
 
     def _pieces(self) -> Iterator[Spec]:
-        catalog = self.catalog
+        catalog, common, feedback = self.catalog, self.common, self.feedback
         for entry in catalog.entries:
             core = catalog.core(entry)
-            fingerprint = _hash(
-                self.common,
-                entry.signature,
-                entry.updated_at,
-                [e.signature for e in catalog.related(entry)],
-                core.signature if core else None,
-                [e.signature for e in catalog.variants.get(entry.slug, [])],
-                self.feedback.get(entry.id),
+            fingerprint = _digest(
+                f"{common}\0{entry.signature}\0{entry.updated_at.isoformat()}"
+                f"\0{_joined(catalog.related(entry))}\0{core.signature if core else ''}"
+                f"\0{_joined(catalog.variants.get(entry.slug, ()))}\0{feedback.get(entry.id, '')}"
             )
             yield Spec(piece_path(entry.slug) + "index.html", "piece", (entry.slug,), fingerprint)
 
@@ -171,7 +176,9 @@ class Planner:
                 yield Spec(path, "feed", (dimension, term.slug), _hash(self.common, shown(entries)))
 
     def _singles(self) -> list[Spec]:
-        everything = _hash(self.common, [(e.signature, e.updated_at) for e in self.catalog.entries])
+        everything = _digest(
+            self.common + "".join([f"\0{e.signature}@{e.updated_at}" for e in self.catalog.entries])
+        )
         return [
             Spec("sitemap.xml", "sitemap", (), everything),
             Spec("robots.txt", "robots", (), self.common),

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from editorial import clock
@@ -45,6 +45,29 @@ SYNC_COLUMNS = (
     "missing_since",
     "updated_at",
 )
+# What the public catalog reads of every piece (see migration 0009). SQLite keeps `version` and
+# `updated_at` after the wide `body` and `html` in each row, so reading them there walks every
+# piece's overflow pages; PostgreSQL keeps wide values out of the row and needs no copy.
+CATALOG_COLUMNS = (
+    "status",
+    "publish_at",
+    "expire_at",
+    "missing_since",
+    "created_at",
+    "id",
+    "slug",
+    "title",
+    "summary",
+    "author",
+    "format",
+    "updated_at",
+    "reading_minutes",
+    "derived_from",
+    "version",
+)
+# The few pieces whose front matter names aliases: the catalog reads only theirs.
+ALIASED_SQL = "CAST(front_matter AS VARCHAR) LIKE '%\"aliases\"%'"
+SQLITE_ONLY_INDEXES = ("ix_piece_catalog", "ix_piece_aliased")
 DIMENSIONS = ("audience", "stage", "topic", "format")
 COVERAGE_DIMENSIONS = ("audience", "stage", "topic")
 FREE_TAG = "tag"
@@ -74,11 +97,14 @@ class PieceBase(SQLModel):
 class Piece(PieceBase, table=True):
     """One unit of content with its lifecycle; `html` is the cached render of `body`."""
 
-    # Every column the coverage report tests, and every column ingest and the change check read
-    # of every piece, so that they read these indexes and never the wide rows.
+    # Every column the coverage report tests, every column ingest and the change check read of
+    # every piece, and (on SQLite) every column the public catalog reads, so that they read
+    # these indexes and never the wide rows.
     __table_args__ = (
         Index("ix_piece_coverage", *COVERAGE_COLUMNS),
         Index("ix_piece_sync", *SYNC_COLUMNS),
+        Index("ix_piece_catalog", *CATALOG_COLUMNS).ddl_if(dialect="sqlite"),
+        Index("ix_piece_aliased", "id", sqlite_where=text(ALIASED_SQL)).ddl_if(dialect="sqlite"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
