@@ -101,9 +101,11 @@ class Catalog:
         entries, their coverage terms and their lineage. Titles, bodies and dates do not count."""
         # Slugs and terms hold no tabs, commas or line breaks, so this text is unambiguous.
         text = "\n".join(
-            f"{e.slug}\t{e.derived_from}\t"
-            + "\t".join(",".join(e.terms.get(d, ())) for d in DIMENSIONS)
-            for e in self.entries
+            [
+                f"{e.slug}\t{e.derived_from}\t"
+                + "\t".join([",".join(e.terms.get(d, ())) for d in DIMENSIONS])
+                for e in self.entries
+            ]
         )
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 

@@ -157,10 +157,11 @@ class Planner:
         catalog, common, feedback = self.catalog, self.common, self.feedback
         for entry in catalog.entries:
             core = catalog.core(entry)
+            variants = catalog.variants.get(entry.slug)  # most pieces have none
             fingerprint = _digest(
                 f"{common}\0{entry.signature}\0{entry.updated_at.isoformat()}"
                 f"\0{_joined(catalog.related(entry))}\0{core.signature if core else ''}"
-                f"\0{_joined(catalog.variants.get(entry.slug, ()))}\0{feedback.get(entry.id, '')}"
+                f"\0{_joined(variants) if variants else ''}\0{feedback.get(entry.id, '')}"
             )
             yield Spec(piece_path(entry.slug) + "index.html", "piece", (entry.slug,), fingerprint)
 
