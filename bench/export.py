@@ -64,7 +64,10 @@ class Run:
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> Run:
-    """Run `command`; wall time, CPU of it and its children, and its largest process's RSS."""
+    """Run `command`; wall time, CPU of it and its children, and its largest process's RSS.
+    Whatever earlier runs left unwritten is flushed to disk first, outside the timing, so that
+    no run pays for the writing of the one before it."""
+    os.sync()
     start = time.perf_counter()
     process = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

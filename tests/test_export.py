@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -230,6 +232,33 @@ def test_incremental_export(
     export(store, settings, fresh)
     assert tree(out) == tree(fresh)
     assert Manifest.read(out).decoded() == Manifest.read(fresh).decoded()
+
+
+def test_worker_processes_write_what_one_process_writes(
+    store: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big export renders in forked worker processes (a small one here, by lowering the
+    threshold): the files, and the manifest with the links each worker found, are byte for byte
+    what one process makes, and nothing staged is left behind."""
+    pools: list[int | None] = []
+
+    class CountedPool(ProcessPoolExecutor):
+        def __init__(self, max_workers: int | None = None, **kwargs: Any) -> None:
+            pools.append(max_workers)
+            super().__init__(max_workers, **kwargs)
+
+    monkeypatch.setattr(export_module, "ProcessPoolExecutor", CountedPool)
+    monkeypatch.setattr(export_module, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(export_module, "CHUNK", 3)
+    one, two = tmp_path / "one", tmp_path / "two"
+    alone = export(store, settings, one, workers=1)
+    assert pools == []
+    shared = export(store, settings, two, workers=2)
+    assert pools == [2]
+    assert shared == alone and shared.written == shared.files > 2 * 3
+    assert tree(two) == tree(one)
+    assert (two / MANIFEST).read_bytes() == (one / MANIFEST).read_bytes()
+    assert sorted(p.name for p in two.iterdir() if p.name.startswith(".")) == [MANIFEST]
 
 
 def test_progress_hears_every_file_written(
