@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
@@ -69,3 +73,17 @@ def fill(engine: Engine, content_dir: Path) -> None:
         reply.created_at = clock.now() + timedelta(microseconds=123)
         session.add(reply)
         session.commit()
+
+
+def count_pools(monkeypatch: pytest.MonkeyPatch, module: ModuleType) -> list[int | None]:
+    """Make `module` start its process pools through a subclass that records each pool's size;
+    returns the list it records them in."""
+    sizes: list[int | None] = []
+
+    class CountedPool(ProcessPoolExecutor):
+        def __init__(self, max_workers: int | None = None, **kwargs: Any) -> None:
+            sizes.append(max_workers)
+            super().__init__(max_workers, **kwargs)
+
+    monkeypatch.setattr(module, "ProcessPoolExecutor", CountedPool)
+    return sizes

@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from storekit import count_pools
 from typer.testing import CliRunner
 
 from editorial import catalog as catalog_module
@@ -240,14 +239,7 @@ def test_worker_processes_write_what_one_process_writes(
     """A big export renders in forked worker processes (a small one here, by lowering the
     threshold): the files, and the manifest with the links each worker found, are byte for byte
     what one process makes, and nothing staged is left behind."""
-    pools: list[int | None] = []
-
-    class CountedPool(ProcessPoolExecutor):
-        def __init__(self, max_workers: int | None = None, **kwargs: Any) -> None:
-            pools.append(max_workers)
-            super().__init__(max_workers, **kwargs)
-
-    monkeypatch.setattr(export_module, "ProcessPoolExecutor", CountedPool)
+    pools = count_pools(monkeypatch, export_module)
     monkeypatch.setattr(export_module, "PARALLEL_FROM", 2)
     monkeypatch.setattr(export_module, "CHUNK", 3)
     one, two = tmp_path / "one", tmp_path / "two"

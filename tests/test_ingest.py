@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, select
+from storekit import count_pools
 from typer.testing import CliRunner
 
 import editorial.ingest as ingest_module
@@ -482,14 +482,7 @@ def test_parallel_parsing_stores_the_same_as_serial(
     expected = snapshot(engine)
     empty_the_store(engine)
 
-    pools: list[int | None] = []
-
-    class CountedPool(ProcessPoolExecutor):
-        def __init__(self, max_workers: int | None = None, **kwargs: Any) -> None:
-            pools.append(max_workers)
-            super().__init__(max_workers, **kwargs)
-
-    monkeypatch.setattr(ingest_module, "ProcessPoolExecutor", CountedPool)
+    pools = count_pools(monkeypatch, ingest_module)
     monkeypatch.setattr(ingest_module, "PARALLEL_FROM", 2)
     monkeypatch.setattr(ingest_module, "BATCH", 2)
     parallel = ingest(engine, content_dir, workers=2).as_json()
