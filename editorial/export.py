@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import re
 import shutil
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -116,13 +116,19 @@ class Planner:
         self.errors: list[str] = []
 
     def plan(self) -> list[Spec]:
+        return [spec for group in self.groups() for spec in group]
+
+    def groups(self) -> Iterator[list[Spec]]:
+        """Every output file, in three groups planned one after the other: the pieces' pages
+        come last, because only they need the related pieces ranked, so that an export can
+        start rendering the first groups while the ranking is still being worked out."""
         # List pages go in the order of the newest piece each shows, so that pages showing the
         # same pieces fall in the same chunks: each worker renders a card once and keeps it.
         # Listed by kind, two workers rendered nearly every card each (14,966 renders for 7,513
         # pieces); in this order, 9,067.
-        lists = [spec for _key, spec in sorted(self._lists(), key=itemgetter(0))]
-        specs = [*lists, *self._pieces(), *self._feeds(), *self._singles()]
-        return specs + self._aliases() + self._static()
+        yield [spec for _key, spec in sorted(self._lists(), key=itemgetter(0))]
+        yield [*self._feeds(), *self._singles(), *self._aliases(), *self._static()]
+        yield list(self._pieces())
 
     def _listing(
         self, kind: str, base: str, entries: list[Entry], *args: str
@@ -156,14 +162,16 @@ class Planner:
     def _pieces(self) -> Iterator[Spec]:
         catalog, common, feedback = self.catalog, self.common, self.feedback
         for entry in catalog.entries:
-            core = catalog.core(entry)
+            core, related = catalog.core(entry), catalog.related(entry)
             variants = catalog.variants.get(entry.slug)  # most pieces have none
             fingerprint = _digest(
                 f"{common}\0{entry.signature}\0{entry.updated_at.isoformat()}"
-                f"\0{_joined(catalog.related(entry))}\0{core.signature if core else ''}"
+                f"\0{_joined(related)}\0{core.signature if core else ''}"
                 f"\0{_joined(variants) if variants else ''}\0{feedback.get(entry.id, '')}"
             )
-            yield Spec(piece_path(entry.slug) + "index.html", "piece", (entry.slug,), fingerprint)
+            # The related pieces go with the spec: workers may be forked before the ranking.
+            args = (entry.slug, tuple([e.slug for e in related]))
+            yield Spec(piece_path(entry.slug) + "index.html", "piece", args, fingerprint)
 
     def _feeds(self) -> Iterator[Spec]:
         def shown(entries: list[Entry]) -> list[str]:
@@ -267,8 +275,10 @@ class Maker:
         if spec.kind == "static":
             return Path(args[0]).read_bytes()
         if spec.kind == "piece":
-            entry = catalog.by_slug[args[0]]
-            text = pages.piece(catalog, entry, html[entry.id], (feedback or {}).get(entry.id))
+            entry, related = catalog.by_slug[args[0]], [catalog.by_slug[s] for s in args[1]]
+            text = pages.piece(
+                catalog, entry, html[entry.id], (feedback or {}).get(entry.id), related
+            )
         else:
             text = {
                 "home": lambda: pages.home(catalog, *args),
@@ -340,26 +350,37 @@ def export_site(
     if not full:  # ranking related pieces is most of planning; an edit seldom changes it
         catalog.adopt_ranking(old.related.get("key", ""), old.related.get("lists", {}))
     planner = Planner(catalog, pages, settings, common, feedback)
-    specs = planner.plan()
     writer = Writer(out)
-    for spec in specs:
-        writer.reserve(spec.path)
-    stale = [s for s in specs if full or not old.current(out, s.path, s.fingerprint)]
-    related = {"key": catalog.ranking_key, "lists": catalog.ranking()}
-    manifest = Manifest(stamp, errors=planner.errors, related=related)
+    specs: list[Spec] = []
+    stale: list[Spec] = []
+
+    def stale_groups() -> Iterator[list[Spec]]:
+        for group in planner.groups():
+            for spec in group:
+                writer.reserve(spec.path)
+            specs.extend(group)
+            fresh = [s for s in group if full or not old.current(out, s.path, s.fingerprint)]
+            stale.extend(fresh)
+            yield fresh
+
+    def planned() -> None:
+        if on_total:
+            on_total(len(stale))
+
+    manifest = Manifest(stamp)
     links: dict[str, str] = {}  # path -> its links, coded by the manifest's table
     if not full:  # unchanged files keep their links as the last export coded them
         manifest.links = old.links
         links = {path: entry[1] for path, entry in old.files.items()}
-    if on_total:
-        on_total(len(stale))
     maker, reported = Maker(engine, catalog, pages, writer.out, settings, feedback.keys()), 0
-    for done, (path, found) in enumerate(_make_all(maker, stale, workers), 1):
+    for done, (path, found) in enumerate(_make_all(maker, stale_groups(), workers, planned), 1):
         links[path] = manifest.encode(found)
         if on_advance and (done - reported == CHUNK or done == len(stale)):
             on_advance(done - reported)
             reported = done
     commit(writer.out)
+    manifest.errors = planner.errors
+    manifest.related = {"key": catalog.ranking_key, "lists": catalog.ranking()}
     manifest.files = {s.path: [s.fingerprint, links[s.path]] for s in specs}
     manifest.finish(writer.paths)
     report = ExportReport(
@@ -374,20 +395,34 @@ def export_site(
     return report
 
 
-def _make_all(maker: Maker, specs: list[Spec], workers: int) -> Iterable[tuple[str, list[str]]]:
-    """Render and stage `specs`; on any failure the staging folder is removed, OUT untouched."""
+def _make_all(
+    maker: Maker, groups: Iterable[list[Spec]], workers: int, planned: Callable[[], None]
+) -> Iterable[tuple[str, list[str]]]:
+    """Render and stage each group of specs; on any failure, in planning as in rendering, the
+    staging folder is removed and OUT is left untouched."""
     try:
-        yield from _make_staged(maker, specs, workers)
+        yield from _make_staged(maker, iter(groups), workers, planned)
     except BaseException:
         shutil.rmtree(maker.files.out, ignore_errors=True)
         raise
 
 
-def _make_staged(maker: Maker, specs: list[Spec], workers: int) -> Iterable[tuple[str, list[str]]]:
-    chunks = [specs[i : i + CHUNK] for i in range(0, len(specs), CHUNK)]
+def _make_staged(
+    maker: Maker, groups: Iterator[list[Spec]], workers: int, planned: Callable[[], None]
+) -> Iterable[tuple[str, list[str]]]:
+    """Groups are planned one by one. Once PARALLEL_FROM specs are waiting, worker processes
+    are forked and start on them while the rest is planned; below that, one process makes
+    everything. `planned` is called once every group is planned, before the first file is
+    reported made."""
     count = workers or os.cpu_count() or 1
-    if count < 2 or len(specs) < PARALLEL_FROM:
-        for chunk in chunks:
+    waiting: list[Spec] = []
+    for group in groups:
+        waiting += group
+        if count >= 2 and len(waiting) >= PARALLEL_FROM:
+            break
+    else:
+        planned()
+        for chunk in _chunks(waiting):
             yield from maker.make(chunk)
         return
     Maker.current = maker
@@ -395,10 +430,23 @@ def _make_staged(maker: Maker, specs: list[Spec], workers: int) -> Iterable[tupl
     context = multiprocessing.get_context("fork")
     try:
         with ProcessPoolExecutor(count, mp_context=context, initializer=_fresh_connections) as pool:
-            for done in pool.map(Maker.make_in_worker, chunks):
-                yield from done
+            try:
+                # The first submission forks every worker; the parent plans the rest meanwhile.
+                futures = [pool.submit(Maker.make_in_worker, c) for c in _chunks(waiting)]
+                for group in groups:
+                    futures += [pool.submit(Maker.make_in_worker, c) for c in _chunks(group)]
+                planned()
+                for future in futures:
+                    yield from future.result()
+            except BaseException:
+                pool.shutdown(cancel_futures=True)  # what has not started never will
+                raise
     finally:
         Maker.current = None
+
+
+def _chunks(specs: list[Spec]) -> list[list[Spec]]:
+    return [specs[i : i + CHUNK] for i in range(0, len(specs), CHUNK)]
 
 
 def _fresh_connections() -> None:

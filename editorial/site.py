@@ -94,9 +94,15 @@ class Pages:
         )
 
     def piece(
-        self, catalog: Catalog, entry: Entry, html: str, feedback: Widget | None = None
+        self,
+        catalog: Catalog,
+        entry: Entry,
+        html: str,
+        feedback: Widget | None = None,
+        related: list[Entry] | None = None,
     ) -> str:
-        """A public piece's page, with related pieces, its lineage and its reader feedback."""
+        """A public piece's page, with related pieces (the catalog's ranking unless `related`
+        is given), its lineage and its reader feedback."""
         terms = {
             d: [self.label(d, t) for t in entry.terms[d]]
             for d in (*DIMENSIONS, FREE_TAG)
@@ -109,7 +115,7 @@ class Pages:
             terms=terms,
             core=catalog.core(entry),
             variants=catalog.variants.get(entry.slug, []),
-            related=catalog.related(entry),
+            related=catalog.related(entry) if related is None else related,
             path=piece_path(entry.slug),
             feedback=feedback,
         )

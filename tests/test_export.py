@@ -178,17 +178,29 @@ def test_writer_refuses_two_files_at_one_path(tmp_path: Path) -> None:
         writer.reserve("pieces/a/index.html")
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_alias_on_a_real_page_is_refused(
-    engine: Engine, settings: Settings, content_dir: Path, tmp_path: Path
+    engine: Engine,
+    settings: Settings,
+    content_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
 ) -> None:
+    """Refused by one process, and by worker processes already rendering when the clash is
+    planned: either way nothing reaches OUT and nothing staged is left."""
+    monkeypatch.setattr(export_module, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(export_module, "CHUNK", 2)
     (content_dir / "posts" / "clash.md").write_text(
         "---\ntitle: Clash\naliases: [pieces/cloud-basics/]\n---\nbody\n", encoding="utf-8"
     )
     ingest(engine, content_dir)
+    out = tmp_path / "out"
     with pytest.raises(
         ExportError, match=re.escape("two files want the path 'pieces/cloud-basics/index.html'")
     ):
-        export_site(engine, settings, tmp_path / "out", base_url=BASE)
+        export_site(engine, settings, out, base_url=BASE, workers=workers)
+    assert list(out.iterdir()) == []
 
 
 def test_a_link_out_of_the_export_is_not_followed(
