@@ -42,16 +42,17 @@ class Entry:
     version: int
     aliases: tuple[str, ...] = ()
     terms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # What a listing shows of this entry; changes whenever the piece changes. An entry is made
+    # once per catalog and never changed after, so this is worked out once, when it is made
+    # (a cached property costs a lock on its first use, which planning pays for every entry).
+    signature: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.signature = f"{self.slug}@{self.version}"
 
     @property
     def author_slug(self) -> str | None:
         return _author_slug(self.author) if self.author else None
-
-    @cached_property
-    def signature(self) -> str:
-        """What a listing shows of this entry; changes whenever the piece changes (an entry is
-        made once per catalog and never changed after, so this is worked out once)."""
-        return f"{self.slug}@{self.version}"
 
 
 @lru_cache(maxsize=4096)
