@@ -1,9 +1,11 @@
 """Static export: plan every page, render only what changed, write through one guarded writer.
 
-Two phases, as in the best static-site generators: first every output file is planned with a
-fingerprint of everything it is made from (no rendering), then only the files whose fingerprint
+Two phases, as in the best static-site generators: every output file is planned with a
+fingerprint of everything it is made from (no rendering), and only the files whose fingerprint
 differs from the last export's manifest are rendered and written, on every core when there are
-many. Files the last export wrote that no longer belong are removed; nothing else is touched.
+many. The phases overlap: files are planned in groups, and worker processes render the first
+groups while the parent plans the pieces' pages, which alone need the related pieces ranked.
+Files the last export wrote that no longer belong are removed; nothing else is touched.
 
 Rendered files go to a staging folder inside OUT first and are moved into place only once every
 one was written: a full disk or any other failure leaves the previous export as it was, and a
