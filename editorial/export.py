@@ -100,7 +100,7 @@ def _joined(entries: Iterable[Entry]) -> str:
 
 
 class Planner:
-    """Turns a catalog into the complete list of output files with their fingerprints."""
+    """Turns a catalog into every output file, with its fingerprint, in groups (`groups`)."""
 
     def __init__(
         self,
@@ -116,9 +116,6 @@ class Planner:
         self.common = common
         self.feedback = feedback or {}  # piece id -> digest of its ratings and approved comments
         self.errors: list[str] = []
-
-    def plan(self) -> list[Spec]:
-        return [spec for group in self.groups() for spec in group]
 
     def groups(self) -> Iterator[list[Spec]]:
         """Every output file, in three groups planned one after the other: the pieces' pages
