@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from types import CodeType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,8 +17,15 @@ from jinja2 import (
     FileSystemBytecodeCache,
     FileSystemLoader,
     PrefixLoader,
+    Template,
     select_autoescape,
 )
+from markupsafe import escape
+
+try:  # MarkupSafe 3 exposes the escaper itself, which returns a plain str
+    from markupsafe import _escape_inner
+except ImportError:  # pragma: no cover - older MarkupSafe: Jinja's own escape is kept
+    _escape_inner = None
 
 from editorial.settings import Settings
 
@@ -87,6 +95,35 @@ def _compiled_templates(site_key: str) -> BytecodeCache | None:
         return None
 
 
+def _escape_output(value: Any) -> str:
+    """What `{{ value }}` writes when autoescaping: the text markupsafe's `escape` gives, but
+    for a plain str without wrapping it in `Markup` (a Python-level constructor, run about a
+    hundred times a page). The pieces a template writes are only ever joined into text, so the
+    wrapper is never looked at; anything but a plain str (Markup included) goes to `escape`."""
+    if type(value) is str:
+        return _escape_inner(value)
+    return escape(value)
+
+
+class _Template(Template):
+    """A template whose output expressions escape through `_escape_output`. Jinja compiles
+    `{{ value }}` into a call to the name `escape` in the template's own module, which every
+    render, block and macro function of the template shares as its globals."""
+
+    @classmethod
+    def from_code(
+        cls,
+        environment: Environment,
+        code: CodeType,
+        globals: Any,
+        uptodate: Any = None,
+    ) -> Template:
+        template = super().from_code(environment, code, globals, uptodate)
+        if _escape_inner is not None:
+            template.root_render_func.__globals__["escape"] = _escape_output
+        return template
+
+
 def build_environment(settings: Settings, site_key: str, auto_reload: bool = True) -> Environment:
     """One Jinja environment: the site's theme first, then `default`; `default:` names the base.
 
@@ -115,6 +152,7 @@ def build_environment(settings: Settings, site_key: str, auto_reload: bool = Tru
         auto_reload=auto_reload,
         bytecode_cache=_compiled_templates(site_key),
     )
+    env.template_class = _Template
     env.filters["date"] = _date
     env.globals.update(piece_path=piece_path, term_path=term_path, author_path=author_path)
     env.filters["iso"] = _iso

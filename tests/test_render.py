@@ -1,0 +1,63 @@
+"""The renderer's output escaping writes exactly what Jinja's own would, in every construct."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+from jinja2 import DictLoader, Environment
+from markupsafe import Markup
+
+from editorial.render import _escape_output, _Template
+
+TEMPLATES = {
+    "base.html": (
+        "<title>{% block title %}{{ title }}{% endblock %}</title>"
+        '<meta content="{{ self.title() }}">{% block main %}{% endblock %}'
+    ),
+    "_part.html": "<i>{{ text }}</i>{{ number }}{{ nothing }}",
+    "page.html": """{% extends "base.html" %}
+{% macro box(value) %}<b title="{{ value }}">{{ caller() if caller else value }}</b>{% endmacro %}
+{% block title %}{{ text }} · {{ super() }}{% endblock %}
+{% block main %}
+{% set captured %}<s>{{ text }}</s>{% endset %}{{ captured }}{{ captured | length }}
+{{ box(text) }}{% call box(safe) %}{{ text }}{{ safe }}{% endcall %}
+{{ text ~ safe }}{{ safe ~ text }}{{ text | e }}{{ text | safe }}{{ [text, safe] | join(text) }}
+{% filter upper %}{{ text }}{% endfilter %}{{ text | upper }}{{ text | replace("a", safe) }}
+{% for item in items %}{{ loop.index }}{{ item }}{{ loop.cycle(text, safe) }}{% endfor %}
+{% include "_part.html" %}{{ items }}{{ {"k": text} | tojson }}
+{% endblock %}""",
+}
+TEXT = st.text(alphabet=st.sampled_from("a<>&\"' \u00e9\U0001f600\\"), max_size=12)
+
+
+def _environment(template_class: type | None = None) -> Environment:
+    env = Environment(loader=DictLoader(TEMPLATES), autoescape=True)
+    if template_class:
+        env.template_class = template_class
+    return env
+
+
+@given(text=TEXT, safe=TEXT, items=st.lists(TEXT, max_size=3))
+def test_output_is_what_jinja_writes(text: str, safe: str, items: list[str]) -> None:
+    context = {
+        "text": text,
+        "safe": Markup(safe),
+        "items": items,
+        "title": text,
+        "number": len(text),
+        "nothing": None,
+    }
+    expected = _environment().get_template("page.html").render(context)
+    assert _environment(_Template).get_template("page.html").render(context) == expected
+
+
+def test_every_template_function_uses_it() -> None:
+    env = _environment(_Template)
+    for name in TEMPLATES:
+        template = env.get_template(name)
+        assert template.root_render_func.__globals__["escape"] is _escape_output
+        for block in template.blocks.values():
+            assert block.__globals__["escape"] is _escape_output
+    assert _escape_output("<a href='x'>&") == "&lt;a href=&#39;x&#39;&gt;&amp;"
+    assert type(_escape_output("plain")) is str
+    assert _escape_output(Markup("<b>")) == "<b>"
