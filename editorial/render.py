@@ -18,9 +18,11 @@ from jinja2 import (
     FileSystemLoader,
     PrefixLoader,
     Template,
+    pass_context,
     select_autoescape,
 )
-from markupsafe import escape
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
 
 try:  # MarkupSafe 3 exposes the escaper itself, which returns a plain str
     from markupsafe import _escape_inner
@@ -99,10 +101,20 @@ def _escape_output(value: Any) -> str:
     """What `{{ value }}` writes when autoescaping: the text markupsafe's `escape` gives, but
     for a plain str without wrapping it in `Markup` (a Python-level constructor, run about a
     hundred times a page). The pieces a template writes are only ever joined into text, so the
-    wrapper is never looked at; anything but a plain str (Markup included) goes to `escape`."""
+    wrapper is never looked at. Markup is written as it is; anything else goes to `escape`."""
     if type(value) is str:
         return _escape_inner(value)
+    if type(value) is Markup:  # already safe: `escape` would only copy it
+        return value
     return escape(value)
+
+
+@pass_context
+def _card(context: Context, entry: Any) -> Any:
+    """`piece | card`: the page's `card` function, as a filter. Jinja calls a filter directly;
+    a function called from a template goes through the context's dispatch, which costs more
+    than a cached card (a list page shows twenty)."""
+    return context["card"](entry)
 
 
 class _Template(Template):
@@ -156,6 +168,7 @@ def build_environment(settings: Settings, site_key: str, auto_reload: bool = Tru
     env.filters["date"] = _date
     env.globals.update(piece_path=piece_path, term_path=term_path, author_path=author_path)
     env.filters["iso"] = _iso
+    env.filters["card"] = _card
     return env
 
 
