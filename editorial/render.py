@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -136,6 +137,18 @@ class _Template(Template):
         return template
 
 
+class _Environment(Environment):
+    """Jinja's environment with `_Template`, and templates that see its globals as one dict,
+    copied when a template is loaded (`build_environment` sets every global before that). By
+    default a template sees a ChainMap over the environment's own, which Python walks each
+    time a page's context is made: 4 us of each, for every page, include and card."""
+
+    template_class = _Template
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
 def build_environment(settings: Settings, site_key: str, auto_reload: bool = True) -> Environment:
     """One Jinja environment: the site's theme first, then `default`; `default:` names the base.
 
@@ -155,7 +168,7 @@ def build_environment(settings: Settings, site_key: str, auto_reload: bool = Tru
             FileSystemLoader([str(d) for d in dirs]),
         ]
     )
-    env = Environment(
+    env = _Environment(
         loader=loader,
         autoescape=select_autoescape(["html", "xml"], default_for_string=True),
         trim_blocks=True,
@@ -164,7 +177,6 @@ def build_environment(settings: Settings, site_key: str, auto_reload: bool = Tru
         auto_reload=auto_reload,
         bytecode_cache=_compiled_templates(site_key),
     )
-    env.template_class = _Template
     env.filters["date"] = _date
     env.globals.update(piece_path=piece_path, term_path=term_path, author_path=author_path)
     env.filters["iso"] = _iso

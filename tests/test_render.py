@@ -1,4 +1,4 @@
-"""The renderer's output escaping writes exactly what Jinja's own would, in every construct."""
+"""The renderer's Jinja environment writes exactly what Jinja's own would, in every construct."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from hypothesis import strategies as st
 from jinja2 import DictLoader, Environment
 from markupsafe import Markup
 
-from editorial.render import _escape_output, _Template
+from editorial.render import _Environment, _escape_output
 
 TEMPLATES = {
     "base.html": (
         "<title>{% block title %}{{ title }}{% endblock %}</title>"
         '<meta content="{{ self.title() }}">{% block main %}{% endblock %}'
     ),
-    "_part.html": "<i>{{ text }}</i>{{ number }}{{ nothing }}",
+    "_part.html": "<i>{{ text }}</i>{{ number }}{{ nothing }}{{ greeting }}",
     "page.html": """{% extends "base.html" %}
 {% macro box(value) %}<b title="{{ value }}">{{ caller() if caller else value }}</b>{% endmacro %}
 {% block title %}{{ text }} · {{ super() }}{% endblock %}
@@ -24,16 +24,15 @@ TEMPLATES = {
 {{ text ~ safe }}{{ safe ~ text }}{{ text | e }}{{ text | safe }}{{ [text, safe] | join(text) }}
 {% filter upper %}{{ text }}{% endfilter %}{{ text | upper }}{{ text | replace("a", safe) }}
 {% for item in items %}{{ loop.index }}{{ item }}{{ loop.cycle(text, safe) }}{% endfor %}
-{% include "_part.html" %}{{ items }}{{ {"k": text} | tojson }}
+{% include "_part.html" %}{% import "_part.html" as part %}{{ part }}{{ greeting }}{{ items }}{{ {"k": text} | tojson }}
 {% endblock %}""",
 }
 TEXT = st.text(alphabet=st.sampled_from("a<>&\"' \u00e9\U0001f600\\"), max_size=12)
 
 
-def _environment(template_class: type | None = None) -> Environment:
-    env = Environment(loader=DictLoader(TEMPLATES), autoescape=True)
-    if template_class:
-        env.template_class = template_class
+def _environment(kind: type[Environment] = Environment) -> Environment:
+    env = kind(loader=DictLoader(TEMPLATES), autoescape=True)
+    env.globals["greeting"] = "<hello & welcome>"
     return env
 
 
@@ -48,11 +47,11 @@ def test_output_is_what_jinja_writes(text: str, safe: str, items: list[str]) -> 
         "nothing": None,
     }
     expected = _environment().get_template("page.html").render(context)
-    assert _environment(_Template).get_template("page.html").render(context) == expected
+    assert _environment(_Environment).get_template("page.html").render(context) == expected
 
 
 def test_every_template_function_uses_it() -> None:
-    env = _environment(_Template)
+    env = _environment(_Environment)
     for name in TEMPLATES:
         template = env.get_template(name)
         assert template.root_render_func.__globals__["escape"] is _escape_output
