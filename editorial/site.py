@@ -154,8 +154,9 @@ class Pages:
         return self._render("robots.txt")
 
     def not_found(self) -> str:
-        """The page for anything that does not exist or is not public."""
-        return self._render("404.html", path="404.html")
+        """The page for anything that does not exist or is not public: kept out of search
+        indexes, and with no canonical address of its own."""
+        return self._render("404.html", path="404.html", noindex=True)
 
     def redirect(self, alias: str, target: str) -> str:
         """A page at an old address that sends readers to the new one."""

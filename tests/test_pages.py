@@ -57,6 +57,9 @@ def test_unpublished_piece_is_a_plain_404(site: TestClient, slug: str) -> None:
     response = site.get(f"/pieces/{slug}/")
     assert response.status_code == 404
     assert "Page not found" in response.text
+    # kept out of search indexes, and no address of its own to claim as canonical
+    assert '<meta name="robots" content="noindex">' in response.text
+    assert 'rel="canonical"' not in response.text and 'property="og:url"' not in response.text
 
 
 def test_term_pages(site: TestClient) -> None:
