@@ -470,6 +470,27 @@ def test_theme_override_extends_one_block(
     assert "<title>CIO · Editorial</title>" in (out / "audience/cio/index.html").read_text()
 
 
+def test_a_theme_may_still_call_card(
+    store: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default lists show `piece | card`; a theme whose list calls `card(piece)`, as
+    lists did before, gets the same pages."""
+    default = tmp_path / "default"
+    export(store, settings, default)
+    listing = (Path(__file__).resolve().parents[1] / "themes/default/_list.html").read_text()
+    assert "{{ piece | card }}" in listing
+    theme = tmp_path / "themes" / "corporate"
+    theme.mkdir(parents=True)
+    (theme / "_list.html").write_text(listing.replace("{{ piece | card }}", "{{ card(piece) }}"))
+    monkeypatch.setenv("EDITORIAL_THEMES_DIR", str(tmp_path / "themes"))
+    monkeypatch.setenv("EDITORIAL_THEME", "corporate")
+    out = tmp_path / "out"
+    export(store, Settings(_env_file=None), out)  # type: ignore[call-arg]
+    for page in ("index.html", "audience/cio/index.html", "authors/dana-reyes/index.html"):
+        assert (out / page).read_bytes() == (default / page).read_bytes(), page
+    assert b'<li class="card">' in (out / "index.html").read_bytes()
+
+
 def _fresh_export(store: Engine, settings: Settings, tmp_path: Path) -> Path:
     fresh = tmp_path / "fresh"
     export(store, settings, fresh)
