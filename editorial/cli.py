@@ -18,7 +18,7 @@ from editorial.cli_feedback import audit, feedback_app
 from editorial.cli_gaps import gaps_command
 from editorial.cli_users import users_app
 from editorial.clitools import OutputFormat, console, fail, load_settings, open_store
-from editorial.settings import Settings
+from editorial.settings import Settings, check_base_url
 
 app = typer.Typer(
     help="Editorial: plan, ingest, review and publish B2B content.",
@@ -37,8 +37,23 @@ app.command("dump")(dump_command)
 app.command("restore")(restore_command)
 SKELETON = Path(__file__).resolve().parent / "skeleton"
 OutOption = Annotated[Path, typer.Argument(help="Folder to write the static site into.")]
+
+
+def _checked_base_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return check_base_url(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 BaseUrlOption = Annotated[
-    str | None, typer.Option(help="Public address of the exported site (default: settings).")
+    str | None,
+    typer.Option(
+        help="Public address of the exported site (default: settings).",
+        callback=_checked_base_url,
+    ),
 ]
 StrictOption = Annotated[bool, typer.Option(help="Fail on a broken internal link.")]
 FullOption = Annotated[bool, typer.Option(help="Rewrite every file, changed or not.")]

@@ -52,8 +52,17 @@ class ReportFormat(StrEnum):
 
 
 def load_settings(content_dir: Path | None = None) -> Settings:
-    """Settings from the environment, with the content folder overridden when given."""
-    settings = Settings()
+    """Settings from the environment, with the content folder overridden when given. A value
+    that cannot be used is named, with what is wrong with it, and the command exits 2."""
+    from pydantic import ValidationError
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "EDITORIAL_" + "_".join(str(part) for part in error["loc"]).upper()
+            fail(f"Setting {name}: {error['msg'].removeprefix('Value error, ')}")
+        raise SystemExit(2) from None
     if content_dir is not None:
         settings = settings.model_copy(update={"content_dir": content_dir})
     return settings

@@ -49,7 +49,7 @@ from editorial.outdir import (
 )
 from editorial.pieces import html_of
 from editorial.render import Renderer, author_path, piece_path, term_path, theme_fingerprint
-from editorial.settings import Settings
+from editorial.settings import Settings, check_base_url
 from editorial.site import Pages, _paged
 from editorial.taxonomy import current_taxonomy
 
@@ -313,7 +313,13 @@ def export_site(
     """Export every public page to `out`, rewriting only files whose inputs changed;
     `on_total` hears how many files will be written, `on_advance` how many more are done."""
     base_url = base_url or settings.base_url
+    try:
+        check_base_url(base_url)
+    except ValueError as exc:
+        raise ExportError(f"cannot export for the site address: {exc}") from None
     base_url = base_url if base_url.endswith("/") else base_url + "/"
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"'{out}' is a file; export into a folder, new or already exported to")
     taxonomy = current_taxonomy(settings.content_dir / "taxonomy.yaml")
     pages = Pages(Renderer(settings, base_url, auto_reload=False), taxonomy, settings.page_size)
     common = _hash(

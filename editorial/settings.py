@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_THEMES = Path(__file__).resolve().parent.parent / "themes"
+_NOT_IN_URL = re.compile(r'[\x00-\x20\x7f"<>\\^`{|}]')  # spaces, controls, unsafe characters
+
+
+def check_base_url(value: str) -> str:
+    """`value` if it can be the site's public address (every page's links and canonical URLs
+    start with it); ValueError says what is wrong with it."""
+    example = "such as https://corp.example/insights/"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - a port that is not a number raises ValueError here
+    except ValueError:
+        raise ValueError(f"'{value}' is not a valid address, {example}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"'{value}' is not an absolute http(s) address, {example}")
+    if _NOT_IN_URL.search(value):
+        raise ValueError(
+            f"'{value}' holds a space, quote, bracket or control character; percent-encode it"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"'{value}' holds a user name or password, which every page would show")
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        raise ValueError(f"'{value}' has a query or fragment; give the site's folder, {example}")
+    return value
 
 
 class Settings(BaseSettings):
@@ -44,6 +70,11 @@ class Settings(BaseSettings):
     low_rating_threshold: float = 2.5
     low_rating_min_count: int = 3
     audit_min_ratings: int = 5
+
+    @field_validator("base_url")
+    @classmethod
+    def _site_address(cls, value: str) -> str:
+        return check_base_url(value)
 
     def theme_dirs(self) -> list[Path]:
         """Theme folders to search, the site's own theme first, `default` last."""

@@ -148,6 +148,70 @@ def test_a_terminal_sees_a_progress_bar_unless_quiet(
     assert screen.getvalue() == ""
 
 
+@pytest.mark.parametrize(
+    ("address", "problem"),
+    [
+        ("not a url", "not an absolute http(s) address"),
+        ("javascript:alert(1)", "not an absolute http(s) address"),
+        ("/insights/", "not an absolute http(s) address"),
+        ("https://corp.example/our insights/", "percent-encode it"),
+        ('https://corp.example/"x/', "percent-encode it"),
+        ("https://editor:secret@corp.example/", "user name or password"),
+        ("https://corp.example/insights/?utm=1", "query or fragment"),
+        ("https://corp.example:port/", "not a valid address"),
+    ],
+)
+def test_a_site_address_that_cannot_work_is_refused(
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    address: str,
+    problem: str,
+) -> None:
+    """Every link and canonical URL starts with the site's address: one that is not an
+    absolute http(s) folder is refused, as an option and as a setting, before anything is
+    written."""
+    out = tmp_path / "out"
+    for command in (["export", str(out)], ["build", str(out)]):
+        given = runner.invoke(app, [*command, "--base-url", address])
+        assert given.exit_code == 2, given.output
+        assert "--base-url" in given.output and problem in given.output
+    monkeypatch.setenv("EDITORIAL_BASE_URL", address)
+    configured = runner.invoke(app, ["export", str(out)])
+    assert configured.exit_code == 2, configured.output
+    assert f"Setting EDITORIAL_BASE_URL: '{address}'" in configured.output
+    assert problem in configured.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "address", ["http://127.0.0.1:8000/", "https://corp.example/insights", "https://corp.example"]
+)
+def test_a_working_site_address_is_taken(settings: Settings, tmp_path: Path, address: str) -> None:
+    result = runner.invoke(app, ["build", str(tmp_path / "out"), "--base-url", address])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_setting_that_cannot_be_used_is_named(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDITORIAL_PAGE_SIZE", "twenty")
+    result = runner.invoke(app, ["pieces"])
+    assert result.exit_code == 2
+    assert "Setting EDITORIAL_PAGE_SIZE: Input should be a valid integer" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_export_into_a_file_is_refused(settings: Settings, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["ingest", "--quiet"]).exit_code == 0
+    file = tmp_path / "site"
+    file.write_text("keep me")
+    result = runner.invoke(app, ["export", str(file)])
+    assert result.exit_code == 1
+    assert f"Export failed: '{file}' is a file" in result.output
+    assert file.read_text() == "keep me"
+
+
 def test_export_into_an_unwritable_place_fails_clearly(settings: Settings, tmp_path: Path) -> None:
     assert runner.invoke(app, ["ingest", "--quiet"]).exit_code == 0
     blocker = tmp_path / "file"
