@@ -80,7 +80,7 @@ def ingest(
     ] = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
-    workers: Annotated[int, typer.Option(help="Parser processes (0: one per core).")] = 0,
+    workers: Annotated[int, typer.Option(min=0, help="Parser processes (0: one per core).")] = 0,
 ) -> None:
     """Read Markdown pieces into the store; exit 1 if any file is invalid."""
     settings = load_settings(content_dir)
@@ -202,7 +202,7 @@ def export(
     full: FullOption = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
-    workers: Annotated[int, typer.Option(help="Render processes (0: one per core).")] = 0,
+    workers: Annotated[int, typer.Option(min=0, help="Render processes (0: one per core).")] = 0,
 ) -> None:
     """Write the public site as static files (only changed files are rewritten);
     `export markdown DIR` writes every piece as Markdown with front matter instead."""

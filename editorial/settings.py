@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import field_validator
+from pydantic import ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_THEMES = Path(__file__).resolve().parent.parent / "themes"
+_THEME_NAME = re.compile(r"[A-Za-z0-9._-]+")
 _NOT_IN_URL = re.compile(r'[\x00-\x20\x7f"<>\\^`{|}]')  # spaces, controls, unsafe characters
 
 
@@ -75,6 +76,20 @@ class Settings(BaseSettings):
     @classmethod
     def _site_address(cls, value: str) -> str:
         return check_base_url(value)
+
+    @field_validator("theme")
+    @classmethod
+    def _theme_folder(cls, value: str, info: ValidationInfo) -> str:
+        """A theme is a folder of the themes folder or of the built-in ones. A name that finds
+        none would leave every page to `default` without a word, so it is refused."""
+        if not _THEME_NAME.fullmatch(value) or value in (".", ".."):
+            raise ValueError(
+                f"'{value}' is not a theme name (a folder name: letters, digits, . _ -)"
+            )
+        roots = [root for root in (info.data.get("themes_dir"), PACKAGE_THEMES) if root]
+        if not any((root / value).is_dir() for root in roots):
+            raise ValueError(f"no theme '{value}' in {roots[0]} (nor among the built-in themes)")
+        return value
 
     def theme_dirs(self) -> list[Path]:
         """Theme folders to search, the site's own theme first, `default` last."""

@@ -202,6 +202,32 @@ def test_a_setting_that_cannot_be_used_is_named(
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("theme", "problem"),
+    [("corprate", "no theme 'corprate' in"), ("../etc", "is not a theme name")],
+)
+def test_a_theme_that_is_not_there_is_refused(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, theme: str, problem: str
+) -> None:
+    """A mistyped EDITORIAL_THEME would otherwise export the default theme without a word."""
+    (tmp_path / "themes" / "corporate").mkdir(parents=True)
+    monkeypatch.setenv("EDITORIAL_THEMES_DIR", str(tmp_path / "themes"))
+    monkeypatch.setenv("EDITORIAL_THEME", theme)
+    result = runner.invoke(app, ["export", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "Setting EDITORIAL_THEME: " in result.output and problem in result.output
+    assert not (tmp_path / "out").exists()
+    monkeypatch.setenv("EDITORIAL_THEME", "corporate")
+    assert runner.invoke(app, ["export", str(tmp_path / "out"), "-q"]).exit_code == 0
+
+
+@pytest.mark.parametrize("command", [["ingest"], ["export", "out"]])
+def test_a_negative_number_of_processes_is_refused(command: list[str], settings: Settings) -> None:
+    result = runner.invoke(app, [*command, "--workers", "-1"])
+    assert result.exit_code == 2
+    assert "--workers" in result.output
+
+
 def test_export_into_a_file_is_refused(settings: Settings, tmp_path: Path) -> None:
     assert runner.invoke(app, ["ingest", "--quiet"]).exit_code == 0
     file = tmp_path / "site"
