@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     def _site_address(cls, value: str) -> str:
         return check_base_url(value)
 
+    @field_validator("feedback_api_url")
+    @classmethod
+    def _feedback_address(cls, value: str) -> str:
+        """Empty (the site itself), or an address pages can post their forms to."""
+        if value.strip():
+            check_base_url(value.strip())
+        return value
+
     @field_validator("theme")
     @classmethod
     def _theme_folder(cls, value: str, info: ValidationInfo) -> str:

@@ -192,6 +192,18 @@ def test_a_working_site_address_is_taken(settings: Settings, tmp_path: Path, add
     assert result.exit_code == 0, result.output
 
 
+def test_a_feedback_address_that_cannot_work_is_refused(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every exported piece page posts its rating and comment forms there."""
+    monkeypatch.setenv("EDITORIAL_FEEDBACK_API_URL", "javascript:alert(1)")
+    result = runner.invoke(app, ["build", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "Setting EDITORIAL_FEEDBACK_API_URL: 'javascript:alert(1)'" in result.output
+    monkeypatch.setenv("EDITORIAL_FEEDBACK_API_URL", "https://feedback.corp.example")
+    assert runner.invoke(app, ["build", str(tmp_path / "out"), "-q"]).exit_code == 0
+
+
 def test_a_setting_that_cannot_be_used_is_named(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
