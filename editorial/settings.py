@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_THEMES = Path(__file__).resolve().parent.parent / "themes"
@@ -48,29 +48,31 @@ class Settings(BaseSettings):
     theme: str = "default"
     site_title: str = "Editorial"
     base_url: str = "http://127.0.0.1:8000/"
-    page_size: int = 20
-    page_cache_seconds: float = 1.0  # anonymous readers' page views; 0: off (see app/pagecache.py)
-    ingest_workers: int = 0  # 0: one per core
+    page_size: int = Field(20, ge=1, le=1000)
+    page_cache_seconds: float = Field(
+        1.0, ge=0
+    )  # anonymous readers' page views; 0: off (see app/pagecache.py)
+    ingest_workers: int = Field(0, ge=0)  # 0: one per core
     timezone: str = "UTC"
-    max_upload_bytes: int = 512 * 1024  # a draft uploaded as a .md file
+    max_upload_bytes: int = Field(512 * 1024, ge=1)  # a draft uploaded as a .md file
     # Reader feedback (ratings and comments); see README "Ratings and comments".
     secret_key: str = ""  # empty: one is generated and kept in the store
     feedback_api_url: str = ""  # empty: the site's own address
     feedback_origins: str = ""  # other origins allowed to post feedback, comma-separated
     trusted_proxies: str = ""  # proxy addresses/networks whose X-Forwarded-For is believed
     comment_moderation: Literal["all", "first", "none"] = "all"
-    rating_prior_mean: float = 3.0
-    rating_prior_weight: float = 5.0
-    ip_retention_days: int = 30
-    reader_writes_per_minute: int = 10
-    network_writes_per_hour: int = 1000
-    network_new_readers_per_hour: int = 300
-    reader_comments_per_hour: int = 6
-    comment_max_chars: int = 5000
-    comment_max_links: int = 2
-    low_rating_threshold: float = 2.5
-    low_rating_min_count: int = 3
-    audit_min_ratings: int = 5
+    rating_prior_mean: float = Field(3.0, ge=1, le=5)  # stars
+    rating_prior_weight: float = Field(5.0, ge=0)
+    ip_retention_days: int = Field(30, ge=0)
+    reader_writes_per_minute: int = Field(10, ge=0)
+    network_writes_per_hour: int = Field(1000, ge=0)
+    network_new_readers_per_hour: int = Field(300, ge=0)
+    reader_comments_per_hour: int = Field(6, ge=0)
+    comment_max_chars: int = Field(5000, ge=1)
+    comment_max_links: int = Field(2, ge=0)
+    low_rating_threshold: float = Field(2.5, ge=1, le=5)  # stars
+    low_rating_min_count: int = Field(3, ge=0)
+    audit_min_ratings: int = Field(5, ge=0)
 
     @field_validator("base_url")
     @classmethod

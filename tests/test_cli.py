@@ -204,13 +204,23 @@ def test_a_feedback_address_that_cannot_work_is_refused(
     assert runner.invoke(app, ["build", str(tmp_path / "out"), "-q"]).exit_code == 0
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("PAGE_SIZE", "twenty", "Input should be a valid integer"),
+        ("PAGE_SIZE", "0", "Input should be greater than or equal to 1"),
+        ("PAGE_CACHE_SECONDS", "-1", "Input should be greater than or equal to 0"),
+        ("RATING_PRIOR_MEAN", "7", "Input should be less than or equal to 5"),
+        ("COMMENT_MODERATION", "some", "Input should be 'all', 'first' or 'none'"),
+    ],
+)
 def test_a_setting_that_cannot_be_used_is_named(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, name: str, value: str, problem: str
 ) -> None:
-    monkeypatch.setenv("EDITORIAL_PAGE_SIZE", "twenty")
+    monkeypatch.setenv(f"EDITORIAL_{name}", value)
     result = runner.invoke(app, ["pieces"])
     assert result.exit_code == 2
-    assert "Setting EDITORIAL_PAGE_SIZE: Input should be a valid integer" in result.output
+    assert f"Setting EDITORIAL_{name}: {problem}" in result.output
     assert "Traceback" not in result.output
 
 
