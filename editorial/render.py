@@ -25,7 +25,7 @@ from jinja2 import (
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
-try:  # MarkupSafe 3 exposes the escaper itself, which returns a plain str
+try:  # MarkupSafe 3 (the lower bound in pyproject.toml) exposes its escaper, returning a str
     from markupsafe import _escape_inner
 except ImportError:  # pragma: no cover - older MarkupSafe: Jinja's own escape is kept
     _escape_inner = None
