@@ -7,7 +7,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from editorial.markdown import LINK_TARGET_RE, WORD_RE, count_words
 from editorial.source import InvalidSource, PieceData, parse_source
 from editorial.taxonomy import Taxonomy, load_taxonomy, parse_taxonomy
 
@@ -306,3 +309,30 @@ def test_word_count_and_reading_time(taxonomy: Taxonomy) -> None:
     assert (short.word_count, short.reading_minutes) == (4, 1)
     long = parse(taxonomy, "---\ntitle: T\n---\n" + "word " * 690)
     assert (long.word_count, long.reading_minutes) == (690, 3)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("B2B buyer's long-form guide", 4),
+        ("a--b, -a- 'quoted' x'-y don't", 7),
+        ("snake_case and 2026-11-30", 4),
+        ("| --- | :---: |\n- item\n## Heading *one* **two**", 4),
+        ("See [the guide](https://x.example/one-two-three) now", 4),
+        ("Caf\u00e9 na\u00efve r\u00e9sum\u00e9 buyer\u2019s", 4),
+        ("", 0),
+    ],
+)
+def test_words_are_letters_and_digits_joined_by_single_apostrophes_or_hyphens(
+    text: str, words: int
+) -> None:
+    assert count_words(text) == words
+
+
+WORDY = st.text(st.sampled_from(list("aZ09_'-\u2019 \t\n*#|[]()/.:\u00e9")), max_size=80)
+
+
+@given(st.one_of(WORDY, st.text(max_size=80)))
+def test_word_count_is_the_word_rule_however_it_is_counted(text: str) -> None:
+    """ASCII text is counted by splitting, other text by the rule itself: the same number."""
+    assert count_words(text) == len(WORD_RE.findall(LINK_TARGET_RE.sub("]", text)))
