@@ -40,6 +40,7 @@ class Entry:
     reading_minutes: int
     derived_from: str | None
     version: int
+    modified_at: datetime | None = None
     aliases: tuple[str, ...] = ()
     terms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # What a listing shows of this entry; changes whenever the piece changes. An entry is made
@@ -49,6 +50,17 @@ class Entry:
 
     def __post_init__(self) -> None:
         self.signature = f"{self.slug}@{self.version}"
+
+    @property
+    def modified(self) -> datetime:
+        """When the piece last changed for its readers (feeds, sitemap, `dateModified`): its
+        `lastmod` or a change the store saw, never before its publish date; the publish date
+        when neither is known. An undated piece falls back to the store's last write to it."""
+        if self.publish_at is None:
+            return self.modified_at or self.updated_at
+        if self.modified_at is None:
+            return self.publish_at
+        return max(self.publish_at, self.modified_at)
 
     @property
     def author_slug(self) -> str | None:
@@ -212,6 +224,7 @@ def _catalog_query() -> Select:
         Piece.reading_minutes,
         Piece.derived_from,
         Piece.version,
+        Piece.modified_at,
     )
     pair = col(PieceTerm.dimension) + TERM_MARK + col(PieceTerm.term)
     terms = (

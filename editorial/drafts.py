@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from editorial import clock
 from editorial.markdown import count_words, reading_minutes, render_markdown
 from editorial.models import DIMENSIONS, Piece, ReviewNote, Revision, Status, User
 from editorial.snapshot import BRIEF, FIELD_KEYS, SPELLINGS, as_markdown
@@ -114,6 +115,7 @@ def submit_draft(
 
 
 def _apply(session: Session, piece: Piece, draft: Draft) -> None:
+    shown = (piece.body, piece.title, piece.summary, piece.author)
     piece.body = draft.body
     piece.html = render_markdown(draft.body)
     piece.word_count = count_words(draft.body)
@@ -130,6 +132,8 @@ def _apply(session: Session, piece: Piece, draft: Draft) -> None:
         set_terms(session, piece, draft.terms)
         if "format" in draft.terms:
             piece.format = draft.terms["format"][0]
+    if (piece.body, piece.title, piece.summary, piece.author) != shown:
+        piece.modified_at = clock.now()  # what readers see has changed
 
 
 def preview(body: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, insert, update
+from sqlalchemy import Engine, bindparam, delete, func, insert, update
 
 from editorial import clock
 from editorial.db import session_scope
@@ -16,6 +16,16 @@ from editorial.source import PieceData, SourceError
 PIECE = Piece.__table__  # type: ignore[attr-defined]
 TERM = PieceTerm.__table__  # type: ignore[attr-defined]
 REVISION = Revision.__table__  # type: ignore[attr-defined]
+# A file read again rewrites its piece; `modified_at` changes only when a moment is given.
+_UPDATE = (
+    update(PIECE)
+    .where(PIECE.c.id == bindparam("b_id"))
+    .values(
+        modified_at=func.coalesce(
+            bindparam("b_modified", type_=PIECE.c.modified_at.type), PIECE.c.modified_at
+        )
+    )
+)
 
 
 @dataclass
@@ -132,7 +142,7 @@ class StoreWriter:
         rows = [
             _row(rel, digest, data, stamp)
             | {"version": 1, "synced_version": 1, "created_at": stamp}
-            | {"source_stat": self.stats.get(rel)}
+            | {"source_stat": self.stats.get(rel), "modified_at": data.modified}
             for rel, digest, data, _ in items
         ]
         # Matched by slug (unique) rather than by order: asking for the rows' order makes
@@ -153,6 +163,9 @@ class StoreWriter:
         for rel, digest, data, target in items:
             if target.slug != data.slug:
                 del self.known[target.slug]
+            # New bytes are a change readers see; a moved or restored file, or one read again
+            # after a taxonomy change, keeps the moment of its last change.
+            modified = data.modified or (stamp if digest != target.hash else None)
             if target.missing or (target.path, target.hash) != (rel, digest):
                 target.version += 1
                 revised.append((rel, digest, data, target))
@@ -160,10 +173,9 @@ class StoreWriter:
             rows.append(
                 _row(rel, digest, data, stamp)
                 | {"b_id": target.id, "version": target.version, "synced_version": target.version}
-                | {"source_stat": self.stats.get(rel)}
+                | {"source_stat": self.stats.get(rel), "b_modified": modified}
             )
-        statement = update(PIECE).where(PIECE.c.id == bindparam("b_id"))
-        connection.execute(statement, rows)
+        connection.execute(_UPDATE, rows)
         ids = [target.id for *_, target in items]
         connection.execute(delete(TERM).where(TERM.c.piece_id.in_(ids)))
         return revised

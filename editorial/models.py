@@ -45,7 +45,7 @@ SYNC_COLUMNS = (
     "missing_since",
     "updated_at",
 )
-# What the public catalog reads of every piece (see migration 0009). SQLite keeps `version` and
+# What the public catalog reads of every piece (see migrations 0009 and 0010). SQLite keeps `version` and
 # `updated_at` after the wide `body` and `html` in each row, so reading them there walks every
 # piece's overflow pages; PostgreSQL keeps wide values out of the row and needs no copy.
 CATALOG_COLUMNS = (
@@ -64,6 +64,7 @@ CATALOG_COLUMNS = (
     "reading_minutes",
     "derived_from",
     "version",
+    "modified_at",
 )
 # The few pieces whose front matter names aliases: the catalog reads only theirs.
 ALIASED_SQL = "CAST(front_matter AS VARCHAR) LIKE '%\"aliases\"%'"
@@ -121,6 +122,11 @@ class Piece(PieceBase, table=True):
     synced_version: int | None = None
     created_at: datetime = Field(default_factory=lambda: clock.now())
     updated_at: datetime = Field(default_factory=lambda: clock.now(), index=True)
+    # When the piece last changed for its readers, as far as known: its front matter's
+    # `lastmod`, or the moment the store saw its content change. None until either is known:
+    # readers are then shown the publish date rather than `updated_at`, which a store built
+    # afresh from the files sets to the moment of that build.
+    modified_at: datetime | None = None
 
 
 class PieceTerm(SQLModel, table=True):

@@ -133,7 +133,7 @@ class Pages:
             entries = catalog.by_term.get((dimension, slug), [])
             title, path = f"{term.label} · {self.renderer.site.title}", term_path(dimension, slug)
         latest = entries[:FEED_SIZE]
-        updated = max((e.updated_at for e in latest), default=None)
+        updated = max((e.modified for e in latest), default=None)
         return self._render("feed.xml", entries=latest, title=title, path=path, updated=updated)
 
     def sitemap(self, catalog: Catalog) -> str:
@@ -145,8 +145,8 @@ class Pages:
             if d in DIMENSIONS and self.taxonomy.term(d, t)
         ]
         lists += [(author_path(a), es) for a, es in sorted(catalog.by_author.items())]
-        pages = [(path, max(e.updated_at for e in es)) for path, es in lists if es]
-        pages += [(piece_path(e.slug), e.updated_at) for e in catalog.entries]
+        pages = [(path, max(e.modified for e in es)) for path, es in lists if es]
+        pages += [(piece_path(e.slug), e.modified) for e in catalog.entries]
         return self._render("sitemap.xml", pages=pages)
 
     def robots(self) -> str:

@@ -26,10 +26,12 @@ FIELD_KEYS = (
     "expiryDate",
     "review_by",
     "derived_from",
+    "lastmod",
 )
 # Other spellings ingest understands for the same fields; dropped so they cannot contradict.
 SPELLINGS = {
     "description",
+    "modified",
     "publishDate",
     "draft",
     "authors",
@@ -52,6 +54,7 @@ def front_matter_of(piece: Piece, terms: dict[str, list[str]]) -> dict[str, Any]
         "expiryDate": _moment(piece.expire_at),
         "review_by": piece.review_by.isoformat() if piece.review_by else None,
         "derived_from": piece.derived_from,
+        "lastmod": _moment(piece.modified_at),
     }
     meta |= {key: value for key, value in values.items() if value is not None}
     for dimension in (*DIMENSIONS, FREE_TAG):

@@ -69,6 +69,7 @@ class PieceData:
     publish_at: datetime | None
     expire_at: datetime | None
     due_at: datetime | None
+    modified: datetime | None  # the front matter's `lastmod` (or `modified`)
     review_by: date | None
     derived_from: str | None
     body: str
@@ -239,6 +240,7 @@ class _Checker:
             publish_at=self.moment("publishDate") or self.moment("date"),
             expire_at=self.moment("expiryDate"),
             due_at=self.moment("due"),
+            modified=self.moment("lastmod") or self.moment("modified"),
             review_by=self.day("review_by"),
             derived_from=self.reference("derived_from"),
             body=body,

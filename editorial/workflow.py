@@ -338,6 +338,8 @@ def _terms(
 
 def apply_planning(session: Session, piece: Piece, values: dict[str, Any]) -> None:
     """Write checked planning values onto `piece` and its terms."""
+    if any(key in values and values[key] != getattr(piece, key) for key in ("title", "summary")):
+        piece.modified_at = clock.now()  # readers see the new title or summary
     for key in ("title", "summary", "assignee", "due_at", "publish_at"):
         if key in values:
             setattr(piece, key, values[key])

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
@@ -142,3 +143,21 @@ def test_a_saved_ranking_is_reused_only_for_the_same_inputs(all_terms, data) -> 
     reordered = Catalog(entries[::-1], START)
     assert not reordered.adopt_ranking(key, ranking)
     assert not Catalog(entries, START).adopt_ranking(key, {"p0": ["nobody"]})
+
+
+@pytest.mark.parametrize(
+    ("publish", "modified", "shown"),
+    [
+        (START, None, START),  # only the publish date is known
+        (START, START + timedelta(days=3), START + timedelta(days=3)),
+        (START, START - timedelta(days=3), START),  # never before it was published
+        (None, START, START),
+        (None, None, START + timedelta(days=9)),  # undated: the store's last write
+    ],
+)
+def test_a_piece_is_shown_modified_when_it_last_changed_for_its_readers(
+    publish, modified, shown
+) -> None:
+    later = START + timedelta(days=9)
+    found = Entry(1, "p", "P", "", None, None, publish, later, 1, None, 2, modified_at=modified)
+    assert found.modified == shown

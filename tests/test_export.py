@@ -5,17 +5,21 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from conftest import FROZEN
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from storekit import count_pools
 from typer.testing import CliRunner
 
 from editorial import catalog as catalog_module
+from editorial import clock
 from editorial import export as export_module
 from editorial.cli import app
+from editorial.db import make_engine, upgrade
 from editorial.export import MANIFEST, ExportError, Writer, export_site
 from editorial.ingest import ingest
 from editorial.outdir import Manifest, link_pattern, page_links
@@ -76,6 +80,48 @@ def test_two_exports_are_byte_identical(store: Engine, settings: Settings, tmp_p
     assert (tmp_path / "a" / MANIFEST).read_bytes() == (tmp_path / "b" / MANIFEST).read_bytes()
 
 
+def test_stores_built_at_different_moments_export_the_same_bytes(
+    engine: Engine, content_dir: Path, settings: Settings, tmp_path: Path, monkeypatch
+) -> None:
+    """A site built afresh from the same files, as a publishing job does, dates its pieces by
+    what the files say, not by the moment of the build: every file is the same bytes."""
+    monkeypatch.setattr(clock, "now", lambda: FROZEN)
+    assert not ingest(engine, content_dir).errors
+    export(engine, settings, tmp_path / "a")
+    later = make_engine(f"sqlite:///{tmp_path / 'later.db'}")
+    upgrade(later)
+    monkeypatch.setattr(clock, "now", lambda: FROZEN + timedelta(days=30))
+    assert not ingest(later, content_dir).errors
+    export(later, settings, tmp_path / "b")
+    later.dispose()
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")
+
+
+def test_a_changed_file_dates_its_piece_and_reading_it_again_does_not(
+    store: Engine, content_dir: Path, settings: Settings, tmp_path: Path, monkeypatch
+) -> None:
+    edited = FROZEN + timedelta(days=2)
+    monkeypatch.setattr(clock, "now", lambda: edited)
+    edit_a_piece(store, content_dir)  # cloud-basics-finance, which has no lastmod
+    basics = content_dir / "posts" / "cloud-basics.md"
+    basics.write_text(basics.read_text().replace("clear reason", "clear, written reason"))
+    assert ingest(store, content_dir).updated == 1
+    monkeypatch.setattr(clock, "now", lambda: FROZEN + timedelta(days=5))
+    taxonomy = content_dir / "taxonomy.yaml"
+    taxonomy.write_text(taxonomy.read_text().replace("Chief information", "Chief technology"))
+    assert ingest(store, content_dir).updated == 6  # all six files read again, none changed
+    out = tmp_path / "out"
+    export(store, settings, out)
+    sitemap = (out / "sitemap.xml").read_text()
+    pieces = f"<loc>{BASE}pieces"
+    assert f"{pieces}/cloud-basics-finance/</loc><lastmod>2026-06-03T12:00:00Z<" in sitemap
+    assert f"{pieces}/cloud-basics/</loc><lastmod>2025-05-10T06:30:00Z<" in sitemap  # lastmod
+    page = (out / "pieces" / "cloud-basics-finance" / "index.html").read_text()
+    assert '"dateModified": "2026-06-03T12:00:00Z"' in page
+    feed = (out / "feed.xml").read_text()
+    assert "<updated>2026-06-03T12:00:00Z</updated>" in feed
+
+
 def test_only_public_pieces_appear_anywhere(
     store: Engine, settings: Settings, tmp_path: Path
 ) -> None:
@@ -100,7 +146,7 @@ def test_prefix_base_url(store: Engine, settings: Settings, tmp_path: Path) -> N
     assert 'href="/pieces/' not in home
     sitemap = (out / "sitemap.xml").read_text()
     assert "<loc>https://corp.example/insights/pieces/cloud-basics/</loc>" in sitemap
-    assert "<lastmod>2026-06-01T12:00:00Z</lastmod>" in sitemap
+    assert "<lastmod>2025-05-10T06:30:00Z</lastmod>" in sitemap  # its front matter lastmod
     assert "Sitemap: https://corp.example/insights/sitemap.xml" in (out / "robots.txt").read_text()
 
 

@@ -177,3 +177,39 @@ def test_the_walk_covers_every_migration_file() -> None:
     files = sorted(p.name.split("_")[0] for p in (MIGRATIONS / "versions").glob("[0-9]*.py"))
     assert sorted(revisions()) == files
     assert revisions()[0] == "0001"
+
+
+def test_pieces_learn_when_they_last_changed_as_far_as_the_store_knows(
+    database_url: str,
+) -> None:
+    """0010 takes a piece's front matter `lastmod`, else the last write to a piece the store has
+    revised, else nothing (readers are shown its publish date)."""
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, "0009")
+        piece = SAMPLES["piece"][0]
+        samples = {
+            1: {"version": 1},
+            2: {"version": 3},
+            3: {"version": 1, "front_matter": {"lastmod": "2025-05-10T08:30:00+02:00"}},
+            4: {"version": 2, "front_matter": {"modified": "not a date"}},
+        }
+        with engine.begin() as connection:
+            table = reflect(connection)["piece"]
+            rows = [
+                _fit(table, piece | {"id": id_, "slug": f"p{id_}"} | values)
+                for id_, values in samples.items()
+            ]
+            connection.execute(table.insert(), rows)
+        upgrade(engine)
+        with engine.connect() as connection:
+            table = reflect(connection)["piece"]
+            found = dict(connection.execute(select(table.c.id, table.c.modified_at)).all())
+        assert {id_: normal(moment) for id_, moment in found.items()} == {
+            1: None,
+            2: AT,
+            3: datetime(2025, 5, 10, 6, 30, tzinfo=UTC),
+            4: AT,
+        }
+    finally:
+        engine.dispose()

@@ -71,6 +71,28 @@ def test_bad_dates_name_their_line_and_field(taxonomy: Taxonomy) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("lines", "modified"),
+    [
+        ("lastmod: 2025-05-10T08:30:00+02:00", datetime(2025, 5, 10, 6, 30, tzinfo=UTC)),
+        ("modified: 2025-05-10", datetime(2025, 5, 10, tzinfo=UTC)),  # Pelican's name
+        ("lastmod: 2025-06-01\nmodified: 2025-05-10", datetime(2025, 6, 1, tzinfo=UTC)),
+        ("", None),
+    ],
+)
+def test_lastmod_says_when_the_piece_last_changed(
+    taxonomy: Taxonomy, lines: str, modified: datetime | None
+) -> None:
+    assert parse(taxonomy, f"---\ntitle: T\n{lines}\n---\n").modified == modified
+
+
+def test_a_bad_lastmod_is_named(taxonomy: Taxonomy) -> None:
+    assert problems(taxonomy, "---\ntitle: T\nlastmod: last week\n---\n") == [
+        "line 3, field 'lastmod': bad date 'last week'; "
+        "write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"
+    ]
+
+
 def test_impossible_calendar_dates_are_errors_not_crashes(taxonomy: Taxonomy) -> None:
     text = "---\ntitle: T\ndate: 2025-13-45\nreview_by: 2025-02-30\n---\n"
     hint = "write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"

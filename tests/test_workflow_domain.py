@@ -181,3 +181,28 @@ def test_scheduling_needs_a_publish_date(session, people, taxonomy) -> None:
     with pytest.raises(workflow.InvalidInput) as caught:
         workflow.transition(session, editor, piece.slug, "scheduled", 4, "api")
     assert set(caught.value.errors) == {"publish_at"}
+
+
+def test_what_readers_see_changing_dates_the_piece_and_planning_alone_does_not(
+    session, people, taxonomy, monkeypatch
+) -> None:
+    from editorial import clock
+    from editorial.drafts import draft_from_form, submit_draft
+
+    piece = plan(session, people, taxonomy)
+    assert piece.modified_at is None  # nothing published has changed yet
+    moments = iter(datetime(2026, 6, day, 8, tzinfo=UTC) for day in range(2, 10))
+    monkeypatch.setattr(clock, "now", lambda: next(moments))
+    editor = people["editor"]
+    workflow.update_piece(session, editor, piece.slug, {"assignee": "bob@example.com"}, 1, "api")
+    assert piece.modified_at is None
+    workflow.update_piece(session, editor, piece.slug, {"summary": "Where it goes."}, 2, "api")
+    summarised = piece.modified_at
+    assert summarised is not None
+    submit_draft(session, editor, piece.slug, draft_from_form(None, None, "Body."), 3, "form")
+    assert piece.modified_at is not None and piece.modified_at > summarised
+    drafted = piece.modified_at
+    submit_draft(session, editor, piece.slug, draft_from_form(None, None, "Body."), 4, "form")
+    assert piece.modified_at == drafted  # the same text again changes nothing readers see
+    last = session.exec(select(Revision).where(Revision.number == 5)).one()
+    assert last.front_matter["lastmod"] == drafted.isoformat()
