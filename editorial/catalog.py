@@ -47,20 +47,19 @@ class Entry:
     # once per catalog and never changed after, so this is worked out once, when it is made
     # (a cached property costs a lock on its first use, which planning pays for every entry).
     signature: str = field(init=False, repr=False, compare=False)
+    # When the piece last changed for its readers (feeds, sitemap, `dateModified`): its
+    # `lastmod` or a change the store saw, never before its publish date; the publish date
+    # when neither is known. An undated piece falls back to the store's last write to it.
+    # Worked out once too: the sitemap asks for it of every piece on every list.
+    modified: datetime = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.signature = f"{self.slug}@{self.version}"
-
-    @property
-    def modified(self) -> datetime:
-        """When the piece last changed for its readers (feeds, sitemap, `dateModified`): its
-        `lastmod` or a change the store saw, never before its publish date; the publish date
-        when neither is known. An undated piece falls back to the store's last write to it."""
-        if self.publish_at is None:
-            return self.modified_at or self.updated_at
-        if self.modified_at is None:
-            return self.publish_at
-        return max(self.publish_at, self.modified_at)
+        published, changed = self.publish_at, self.modified_at
+        if published is None:
+            self.modified = changed or self.updated_at
+        else:
+            self.modified = published if changed is None else max(published, changed)
 
     @property
     def author_slug(self) -> str | None:
