@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from editorial import clock
 from editorial.clock import to_utc
 from editorial.models import ALIASED_SQL, DIMENSIONS, Piece, PieceTerm, Status
-from editorial.pieces import newest_first, public_filter
+from editorial.pieces import last_modified, newest_first, public_filter
 from editorial.slugs import slugify
 
 RELATED = 4  # related pieces shown on a piece page
@@ -47,19 +47,13 @@ class Entry:
     # once per catalog and never changed after, so this is worked out once, when it is made
     # (a cached property costs a lock on its first use, which planning pays for every entry).
     signature: str = field(init=False, repr=False, compare=False)
-    # When the piece last changed for its readers (feeds, sitemap, `dateModified`): its
-    # `lastmod` or a change the store saw, never before its publish date; the publish date
-    # when neither is known. An undated piece falls back to the store's last write to it.
-    # Worked out once too: the sitemap asks for it of every piece on every list.
+    # When the piece last changed for its readers (`last_modified`). Worked out once too: the
+    # sitemap asks for it of every piece on every list.
     modified: datetime = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.signature = f"{self.slug}@{self.version}"
-        published, changed = self.publish_at, self.modified_at
-        if published is None:
-            self.modified = changed or self.updated_at
-        else:
-            self.modified = published if changed is None else max(published, changed)
+        self.modified = last_modified(self.publish_at, self.modified_at, self.updated_at)
 
     @property
     def author_slug(self) -> str | None:

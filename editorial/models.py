@@ -312,6 +312,7 @@ class PiecePublic(PieceSummary):
     html: str
     word_count: int
     derived_from: str | None
+    modified: datetime  # when it last changed for its readers, as feeds and the sitemap say
 
 
 class PieceList(SQLModel):

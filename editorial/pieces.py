@@ -27,6 +27,17 @@ def public_filter(at: datetime) -> ColumnElement[bool]:
     )
 
 
+def last_modified(
+    publish_at: datetime | None, modified_at: datetime | None, updated_at: datetime
+) -> datetime:
+    """When a public piece last changed for its readers (feeds, sitemap, `dateModified`, the
+    API): its `lastmod` or a change the store saw, never before its publish date; the publish
+    date when neither is known. An undated piece falls back to the store's last write to it."""
+    if publish_at is None:
+        return modified_at or updated_at
+    return publish_at if modified_at is None else max(publish_at, modified_at)
+
+
 @dataclass
 class PieceQuery:
     """Filters for a listing; every dimension filter takes one term slug."""

@@ -71,6 +71,7 @@ def test_reads_one_published_piece(api: TestClient) -> None:
     assert body["title"] == "Cloud basics for the CIO"
     assert '<h2 id="why-now">Why now</h2>' in body["html"]
     assert body["word_count"] == 15
+    assert body["modified"] == "2025-05-10T06:30:00Z"  # its front matter's lastmod
     assert "body" not in body and "source_path" not in body
 
 

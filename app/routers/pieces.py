@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from app.deps import SessionDep, SettingsDep
 from editorial.models import PieceList, PiecePublic, PieceSummary, Status
-from editorial.pieces import PieceQuery, get_piece, list_pieces, terms_of
+from editorial.pieces import PieceQuery, get_piece, last_modified, list_pieces, terms_of
 
 router = APIRouter(prefix="/api/pieces", tags=["pieces"])
 
@@ -41,4 +41,5 @@ def read_piece(slug: str, session: SessionDep) -> PiecePublic:
     if piece is None or piece.id is None:
         raise HTTPException(status_code=404, detail="Not Found")
     terms = terms_of(session, [piece.id]).get(piece.id, {})
-    return PiecePublic.model_validate(piece, update={"terms": terms})
+    modified = last_modified(piece.publish_at, piece.modified_at, piece.updated_at)
+    return PiecePublic.model_validate(piece, update={"terms": terms, "modified": modified})
