@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from editorial import clock
+from editorial import clock, site
 from editorial.catalog import Catalog, Entry, change_key, load_catalog, next_change
 from editorial.feedback import api_base, fingerprints, widgets
 from editorial.markdown import RENDER_VERSION
@@ -187,8 +187,10 @@ class Planner:
         everything = _digest(
             self.common + "".join([f"\0{e.signature}@{e.updated_at}" for e in self.catalog.entries])
         )
+        parts = self.pages.sitemap_parts(self.catalog)
         return [
             Spec("sitemap.xml", "sitemap", (), everything),
+            *(Spec(f"sitemap-{n}.xml", "sitemap", (n,), everything) for n in range(1, parts + 1)),
             Spec("robots.txt", "robots", (), self.common),
             Spec("404.html", "notfound", (), self.common),
         ]
@@ -284,7 +286,7 @@ class Maker:
                 "term": lambda: pages.term(catalog, *args),
                 "author": lambda: pages.author(catalog, *args),
                 "feed": lambda: pages.feed(catalog, *args),
-                "sitemap": lambda: pages.sitemap(catalog),
+                "sitemap": lambda: pages.sitemap(catalog, *args),
                 "robots": pages.robots,
                 "notfound": pages.not_found,
                 "redirect": lambda: pages.redirect(*args),
@@ -325,6 +327,7 @@ def export_site(
     common = _hash(
         EXPORT_VERSION,
         RENDER_VERSION,
+        site.SITEMAP_SIZE,
         base_url,
         settings.site_title,
         pages.per_page,

@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-EXPORT_VERSION = "3"  # of the manifest and of the pages' fingerprints
+# Of the manifest and of the pages' fingerprints: bumped when pages made from the same store
+# change (4: feeds, sitemap and dateModified give `modified`), so that the next export
+# rewrites every file instead of finding nothing changed.
+EXPORT_VERSION = "4"
 MANIFEST = ".editorial-export.json"
 STAGING = ".editorial-staging"
 

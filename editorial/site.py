@@ -17,6 +17,7 @@ from editorial.render import Renderer, author_path, piece_path, term_path
 from editorial.taxonomy import Taxonomy, Term
 
 FEED_SIZE = 20
+SITEMAP_SIZE = 50_000  # the most addresses one sitemap file may list (sitemaps.org)
 
 
 @dataclass
@@ -136,8 +137,32 @@ class Pages:
         updated = max((e.modified for e in latest), default=None)
         return self._render("feed.xml", entries=latest, title=title, path=path, updated=updated)
 
-    def sitemap(self, catalog: Catalog) -> str:
-        """Every public page with its last change."""
+    def sitemap(self, catalog: Catalog, part: int | None = None) -> str | None:
+        """Every public page with its last change. A site with more pages than one sitemap
+        may list gets `sitemap.xml` as an index of `sitemap-1.xml`, `sitemap-2.xml` …; `part`
+        asks for one of those (None where there is no such part)."""
+        lists = self._sitemap_lists(catalog)
+        pages = [(path, max(e.modified for e in es)) for path, es in lists]
+        pages += [(piece_path(e.slug), e.modified) for e in catalog.entries]
+        parts = [
+            pages[start : start + SITEMAP_SIZE] for start in range(0, len(pages), SITEMAP_SIZE)
+        ]
+        if len(parts) < 2:
+            return self._render("sitemap.xml", pages=pages) if part is None else None
+        if part is None:
+            index = [(f"sitemap-{n}.xml", max(m for _, m in p)) for n, p in enumerate(parts, 1)]
+            return self._render("sitemap_index.xml", sitemaps=index)
+        return (
+            self._render("sitemap.xml", pages=parts[part - 1]) if 0 < part <= len(parts) else None
+        )
+
+    def sitemap_parts(self, catalog: Catalog) -> int:
+        """How many `sitemap-N.xml` files the sitemap index names (0: one sitemap lists all)."""
+        count = len(self._sitemap_lists(catalog)) + len(catalog.entries)
+        return 0 if count <= SITEMAP_SIZE else math.ceil(count / SITEMAP_SIZE)
+
+    def _sitemap_lists(self, catalog: Catalog) -> list[tuple[str, list[Entry]]]:
+        """The list pages the sitemap names: home, each declared term's page, each author's."""
         lists = [("", catalog.entries)]
         lists += [
             (term_path(d, t), es)
@@ -145,9 +170,7 @@ class Pages:
             if d in DIMENSIONS and self.taxonomy.term(d, t)
         ]
         lists += [(author_path(a), es) for a, es in sorted(catalog.by_author.items())]
-        pages = [(path, max(e.modified for e in es)) for path, es in lists if es]
-        pages += [(piece_path(e.slug), e.modified) for e in catalog.entries]
-        return self._render("sitemap.xml", pages=pages)
+        return [(path, es) for path, es in lists if es]
 
     def robots(self) -> str:
         """robots.txt: everything public may be crawled; the dashboard and API may not."""

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from editorial import catalog as catalog_module
 from editorial import clock
 from editorial import export as export_module
+from editorial import site as site_module
 from editorial.cli import app
 from editorial.db import make_engine, upgrade
 from editorial.export import MANIFEST, ExportError, Writer, export_site
@@ -120,6 +121,32 @@ def test_a_changed_file_dates_its_piece_and_reading_it_again_does_not(
     assert '"dateModified": "2026-06-03T12:00:00Z"' in page
     feed = (out / "feed.xml").read_text()
     assert "<updated>2026-06-03T12:00:00Z</updated>" in feed
+
+
+def test_a_sitemap_too_long_for_one_file_becomes_an_index_of_parts(
+    store: Engine, settings: Settings, client: TestClient, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(site_module, "SITEMAP_SIZE", 4)  # the site has 9 addresses to list
+    out = tmp_path / "out"
+    export(store, settings, out, base_url=settings.base_url)  # the served site's, to compare
+    index = (out / "sitemap.xml").read_text()
+    assert "<sitemapindex" in index and "<urlset" not in index
+    named = re.findall(r"<loc>([^<]+)</loc>", index)
+    assert named == [f"{settings.base_url}sitemap-{n}.xml" for n in (1, 2, 3)]
+    listed = [
+        re.findall(r"<loc>([^<]+)</loc>", (out / f"sitemap-{n}.xml").read_text()) for n in (1, 2, 3)
+    ]
+    assert [len(part) for part in listed] == [4, 4, 1]
+    assert f"{settings.base_url}pieces/cloud-basics/" in listed[2]
+    served = [client.get(f"/sitemap-{n}.xml") for n in (1, 2, 3, 4)]
+    assert [r.status_code for r in served] == [200, 200, 200, 404]
+    assert [r.text for r in served[:3]] == [
+        (out / f"sitemap-{n}.xml").read_text() for n in (1, 2, 3)
+    ]
+    assert client.get("/sitemap.xml").text == index
+    monkeypatch.setattr(site_module, "SITEMAP_SIZE", 50_000)
+    report = export(store, settings, out, base_url=settings.base_url)
+    assert report.removed == 3 and "<urlset" in (out / "sitemap.xml").read_text()
 
 
 def test_only_public_pieces_appear_anywhere(

@@ -189,6 +189,8 @@ TABLE = [
     ),
     R("GET", "/feed.xml", "200 200 200 200 200"),
     R("GET", "/sitemap.xml", "200 200 200 200 200"),
+    # a sitemap part exists only past 50,000 addresses; the split itself is tested in test_export
+    R("GET", "/sitemap-{number}.xml", "404 404 404 404 404", path="/sitemap-1.xml"),
     R("GET", "/robots.txt", "200 200 200 200 200"),
     R("GET", "/audience/{term}/", "200 200 200 200 200", path="/audience/cio/"),
     R(

@@ -76,7 +76,19 @@ def test_term_pages(site: TestClient) -> None:
     assert site.get("/format/blog-post/").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/page/2/", "/page/1/", "/page/0/", "/audience/cio/page/2/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/page/2/",
+        "/page/1/",
+        "/page/0/",
+        "/audience/cio/page/2/",
+        "/page/%C2%B2/",  # a superscript two is a digit to Python, but not a number to int()
+        "/page/%D9%A3/",  # an Arabic-Indic three: not the site's own way to write 3
+        "/page/01/",
+        "/sitemap-1.xml",  # the sitemap is one file at this size
+    ],
+)
 def test_pages_past_the_listing_are_404(site: TestClient, path: str) -> None:
     response = site.get(path)
     assert response.status_code == 404

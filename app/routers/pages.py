@@ -43,10 +43,18 @@ class Page:
 
     def number(self) -> int:
         """The list page asked for: page 1 lives at the list's own address, so /page/1/ is 404."""
-        given = self.params["number"]
-        if not given.isdigit() or int(given) < 2:
+        number = canonical_number(self.params["number"])
+        if number is None or number < 2:
             raise HTTPException(status_code=404)
+        return number
+
+
+def canonical_number(given: str) -> int | None:
+    """A positive number written as the site writes it: ASCII digits, no leading zero (so
+    `/page/02/` and `/page/²/` are not second addresses of a page, nor errors)."""
+    if given.isascii() and given.isdigit() and not given.startswith("0"):
         return int(given)
+    return None
 
 
 Build = Callable[[Page], str | None]
@@ -83,6 +91,12 @@ def piece(page: Page) -> str | None:
     return page.pages.piece(page.catalog, entry, html, feedback)
 
 
+def sitemap_part(page: Page) -> str | None:
+    """One part of a sitemap too long for one file (see `Pages.sitemap`)."""
+    number = canonical_number(page.params["number"])
+    return page.pages.sitemap(page.catalog, number) if number else None
+
+
 def _term_routes(dimension: str) -> list[Route]:
     def term(page: Page) -> str | None:
         return page.pages.term(page.catalog, dimension, page.params["term"])
@@ -113,6 +127,7 @@ routes: list[Route] = [
     ),
     page_route("/feed.xml", lambda page: page.pages.feed(page.catalog), ATOM),
     page_route("/sitemap.xml", lambda page: page.pages.sitemap(page.catalog), XML),
+    page_route("/sitemap-{number}.xml", sitemap_part, XML),
     page_route("/robots.txt", lambda page: page.pages.robots(), TEXT),
     *(route for dimension in DIMENSIONS for route in _term_routes(dimension)),
 ]
