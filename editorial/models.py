@@ -45,9 +45,10 @@ SYNC_COLUMNS = (
     "missing_since",
     "updated_at",
 )
-# What the public catalog reads of every piece (see migrations 0009 and 0010). SQLite keeps `version` and
-# `updated_at` after the wide `body` and `html` in each row, so reading them there walks every
-# piece's overflow pages; PostgreSQL keeps wide values out of the row and needs no copy.
+# What the public catalog reads of every piece (see migrations 0009 and 0010). SQLite keeps
+# `version`, `updated_at` and `modified_at` after the wide `body` and `html` in each row, so
+# reading them there walks every piece's overflow pages; PostgreSQL keeps wide values out of the
+# row and needs no copy.
 CATALOG_COLUMNS = (
     "status",
     "publish_at",
