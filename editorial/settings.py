@@ -49,9 +49,8 @@ class Settings(BaseSettings):
     site_title: str = "Editorial"
     base_url: str = "http://127.0.0.1:8000/"
     page_size: int = Field(20, ge=1, le=1000)
-    page_cache_seconds: float = Field(
-        1.0, ge=0
-    )  # anonymous readers' page views; 0: off (see app/pagecache.py)
+    # How long anonymous readers' page views are cached; 0: off (see app/pagecache.py).
+    page_cache_seconds: float = Field(1.0, ge=0)
     ingest_workers: int = Field(0, ge=0)  # 0: one per core
     timezone: str = "UTC"
     max_upload_bytes: int = Field(512 * 1024, ge=1)  # a draft uploaded as a .md file
