@@ -20,6 +20,7 @@ from editorial.gaps import (
 )
 from editorial.models import COVERAGE_DIMENSIONS as AXES
 from editorial.models import Piece, PieceTerm, Revision, Status
+from editorial.plaindata import control_character
 from editorial.slugs import slugify
 from editorial.snapshot import BRIEF, front_matter_of
 from editorial.taxonomy import Taxonomy
@@ -60,6 +61,8 @@ def commission(
     window = Window.of(taxonomy, as_of)
     week = _week(session, taxonomy, window, request.week)
     title = (request.title or "").strip() or suggested_title(taxonomy, *cell, core)
+    if problem := control_character(title):
+        raise CoverageError(f"title: {problem}")
     attempts = 0
     while True:
         piece = _planned_piece(session, taxonomy, cell, title, core, week, window)

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from editorial import clock
 from editorial.markdown import count_words, reading_minutes, render_markdown
 from editorial.models import DIMENSIONS, Piece, ReviewNote, Revision, Status, User
+from editorial.plaindata import control_character
 from editorial.snapshot import BRIEF, FIELD_KEYS, SPELLINGS, as_markdown
 from editorial.source import InvalidSource, parse_source
 from editorial.taxonomy import Taxonomy
@@ -56,6 +57,10 @@ def draft_from_form(title: str | None, summary: str | None, body: str) -> Draft:
     """A draft from form or JSON fields; the title may be left as it is but not emptied."""
     if title is not None and not title.strip():
         raise InvalidInput({"title": "a piece needs a title"})
+    fields = {"title": title or "", "summary": summary or "", "body": body}
+    errors = {key: problem for key, text in fields.items() if (problem := control_character(text))}
+    if errors:
+        raise InvalidInput(errors)
     clean = (summary or "").strip() if summary is not None else None
     return Draft(normalise_body(body), title.strip() if title else None, clean)
 

@@ -3,15 +3,21 @@
 YAML anchors and aliases make shared or self-referring values (a small file can then expand to
 billions of items when written out); `!!binary` and `!!set` make bytes and sets; both languages
 spell NaN and infinity, which JSON cannot hold; an escape can put a NUL character into text,
-which PostgreSQL refuses. Each is reported against its field instead of failing later."""
+which PostgreSQL refuses, or another control character, which no feed can carry. Each is
+reported against its field instead of failing later."""
 
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime, time
 from typing import Any
 
 MAX_DEPTH = 32
+# The characters XML 1.0 forbids: the C0 controls other than tab, line feed and carriage return,
+# and U+FFFE and U+FFFF. One in a title would make every feed listing the piece unreadable, and
+# HTML counts each as an error. They come in through escapes ("\v" in YAML, "\u000b" in JSON).
+CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 ALIAS = "YAML anchors and aliases (& and *) are not supported here; write the value out in full"
 
 
@@ -48,10 +54,21 @@ def _first_problem(value: Any, seen: set[int]) -> str | None:
 
 def _scalar_problem(item: Any) -> str | None:
     if isinstance(item, str):
-        return "contains a NUL character (\\0); remove it" if "\x00" in item else None
+        return control_character(item)
     if isinstance(item, float) and not math.isfinite(item):
         return "NaN and infinity are not numbers a piece can keep; write a number or text"
     if item is None or isinstance(item, bool | int | float | datetime | date | time):
         return None
     kind = {bytes: "binary data (!!binary)", set: "a set (!!set)", tuple: "a pair list"}
     return f"{kind.get(type(item), type(item).__name__)} is not supported; use text or a list"
+
+
+def control_character(text: str) -> str | None:
+    """What is wrong with `text` if it holds a character that XML forbids, else None."""
+    found = CONTROL_RE.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "contains a NUL character (\\0); remove it"
+    code = f"U+{ord(found.group()):04X}"
+    return f"contains a control character ({code}), which pages and feeds cannot carry; remove it"

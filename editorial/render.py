@@ -30,6 +30,7 @@ try:  # MarkupSafe 3 (the lower bound in pyproject.toml) exposes its escaper, re
 except ImportError:  # pragma: no cover - older MarkupSafe: Jinja's own escape is kept
     _escape_inner = None
 
+from editorial.plaindata import CONTROL_RE
 from editorial.settings import Settings
 
 
@@ -227,5 +228,8 @@ class Renderer:
             self.env.get_template(name)
 
     def render(self, template: str, **context: Any) -> str:
-        """The page `template` renders to with `context`."""
-        return self.env.get_template(template).render(site=self.site, **context)
+        """The page `template` renders to with `context`. XML files never carry a character
+        XML forbids, even from a store written before such characters were refused: one
+        would make a feed unreadable to every reader of it."""
+        text = self.env.get_template(template).render(site=self.site, **context)
+        return CONTROL_RE.sub("", text) if template.endswith(".xml") else text

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from editorial.plaindata import control_character
+
 PACKAGE_THEMES = Path(__file__).resolve().parent.parent / "themes"
 _THEME_NAME = re.compile(r"[A-Za-z0-9._-]+")
 _NOT_IN_URL = re.compile(r'[\x00-\x20\x7f"<>\\^`{|}]')  # spaces, controls, unsafe characters
@@ -77,6 +79,13 @@ class Settings(BaseSettings):
     @classmethod
     def _site_address(cls, value: str) -> str:
         return check_base_url(value)
+
+    @field_validator("site_title")
+    @classmethod
+    def _plain_title(cls, value: str) -> str:
+        if problem := control_character(value):
+            raise ValueError(f"the site title {problem}")
+        return value
 
     @field_validator("feedback_api_url")
     @classmethod

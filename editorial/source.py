@@ -14,7 +14,7 @@ import yaml
 from editorial.clock import to_utc
 from editorial.markdown import count_words, reading_minutes, render_markdown
 from editorial.models import DIMENSIONS, FREE_TAG, Status
-from editorial.plaindata import problems
+from editorial.plaindata import CONTROL_RE, control_character, problems
 from editorial.slugs import is_slug, slugify
 from editorial.taxonomy import Taxonomy
 
@@ -23,7 +23,7 @@ TOML_FENCE = re.compile(r"\A\+\+\+[ \t]*\r?\n")
 DIMENSION_ALIASES = {f"{d}s": d for d in ("audience", "stage", "topic", "format")}
 STATUSES = {s.value for s in Status}
 TOML_POSITION = re.compile(r" \(at line (\d+), column \d+\)")
-CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+TAG_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 TOO_DEEP = "front matter nested too deeply; flatten it"
 
 
@@ -116,12 +116,19 @@ def _decode(raw: bytes) -> str:
             ]
         )
     try:
-        return raw.decode("utf-8").removeprefix("\ufeff")
+        text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InvalidSource(
             [SourceError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", line=line)]
         ) from exc
+    control = CONTROL_RE.search(text)  # front matter escapes are checked with their fields
+    if control:
+        line = text.count("\n", 0, control.start()) + 1
+        raise InvalidSource(
+            [SourceError(f"the text {control_character(control.group())}", line=line)]
+        )
+    return text
 
 
 def _split(text: str) -> tuple[dict[str, Any], str, dict[str, int]]:
@@ -142,9 +149,11 @@ def _split(text: str) -> tuple[dict[str, Any], str, dict[str, int]]:
                 ]
             )
         block = text[start.end() : end.start()]
-        meta = load(block)
-        body = text[end.end() :].lstrip("\r\n")
-        return meta, body, _key_lines(block)
+        meta, lines = load(block), _key_lines(block)
+        errors = [SourceError(problem, lines.get(key), key) for key, problem in problems(meta)]
+        if errors:
+            raise InvalidSource(errors)
+        return meta, text[end.end() :].lstrip("\r\n"), lines
     raise InvalidSource(
         [
             SourceError(
@@ -196,11 +205,7 @@ def _mapping(meta: Any) -> dict[str, Any]:
                 )
             ]
         )
-    mapping = {str(k): v for k, v in meta.items()}
-    errors = [SourceError(problem, field=key) for key, problem in problems(mapping)]
-    if errors:
-        raise InvalidSource(errors)
-    return mapping
+    return {str(k): v for k, v in meta.items()}
 
 
 def _key_lines(block: str) -> dict[str, int]:
@@ -367,7 +372,7 @@ class _Checker:
                 found += matches
                 continue
             tag = slugify(item) or item  # kept as written when it has no ASCII letters or digits
-            if CONTROL_RE.search(tag):  # the catalog joins terms with control characters
+            if TAG_CONTROL_RE.search(tag):  # the catalog joins terms with control characters
                 self.fail(key, f"the tag {item!r} holds control characters")
             else:
                 found.append((FREE_TAG, tag))

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from editorial.models import COVERAGE_DIMENSIONS, DIMENSIONS
+from editorial.plaindata import control_character
 from editorial.slugs import is_slug, slugify
 
 TERM_KEYS = {"slug", "label", "description", "weight"}
@@ -193,7 +194,10 @@ class _Reader:
                 node, f"{dimension} term '{slug}': weight must be a number >= 0, got {weight!r}"
             )
         label = data.get("label") or slug.replace("-", " ").capitalize()
-        return Term(slug, str(label), str(data.get("description") or ""), float(weight))
+        term = Term(slug, str(label), str(data.get("description") or ""), float(weight))
+        if problem := control_character(term.label + term.description):
+            self.fail(node, f"{dimension} term '{slug}': the label or description {problem}")
+        return term
 
     def targets(
         self, node: yaml.Node, data: Any, dimensions: dict[str, tuple[Term, ...]]

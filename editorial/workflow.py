@@ -17,6 +17,7 @@ from editorial import clock
 from editorial.markdown import reading_minutes
 from editorial.models import DIMENSIONS, Piece, PieceTerm, ReviewNote, Revision, Role, Status, User
 from editorial.pieces import terms_of
+from editorial.plaindata import control_character
 from editorial.slugs import slugify
 from editorial.snapshot import BRIEF, front_matter_of
 from editorial.taxonomy import Taxonomy
@@ -273,6 +274,8 @@ def validate_planning(
     for key in ("title", "summary", "brief"):
         if key in changes:
             values[key] = str(changes[key] or "").strip()
+            if problem := control_character(values[key]):
+                errors[key] = problem
     if "title" in values and not values["title"]:
         errors["title"] = "a piece needs a title"
     if "assignee" in changes:

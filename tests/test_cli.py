@@ -212,6 +212,7 @@ def test_a_feedback_address_that_cannot_work_is_refused(
         ("PAGE_CACHE_SECONDS", "-1", "Input should be greater than or equal to 0"),
         ("RATING_PRIOR_MEAN", "7", "Input should be less than or equal to 5"),
         ("COMMENT_MODERATION", "some", "Input should be 'all', 'first' or 'none'"),
+        ("SITE_TITLE", "Insights\x1b", "the site title contains a control character (U+001B)"),
     ],
 )
 def test_a_setting_that_cannot_be_used_is_named(

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
 from editorial.ingest import ingest
+from editorial.plaindata import CONTROL_RE
 from editorial.source import InvalidSource, PieceData, parse_source
 from editorial.taxonomy import load_taxonomy
 
@@ -40,9 +41,10 @@ def parse(raw: bytes) -> PieceData | None:
             assert error.message.strip() and isinstance(error.describe(), str)
         return None
     json.dumps(data.front_matter, allow_nan=False)  # what the store writes
-    for value in (data.slug, data.title, data.summary, data.body, data.html):
-        assert "\x00" not in value
+    for value in (data.slug, data.title, data.summary, data.author or "", data.body):
+        assert not CONTROL_RE.search(value)  # no feed or page could carry it
         value.encode("utf-8")
+    assert "\x00" not in data.html
     assert data.title.strip() and data.slug
     return data
 
@@ -117,6 +119,9 @@ HOSTILE = {
     "toml-infinity": b"+++\ntitle = 'x'\nt = inf\n+++\nbody\n",
     "nul-escape": b'---\ntitle: "a\\x00b"\n---\nbody\n',
     "nul-byte": b"---\ntitle: x\n---\nbo\x00dy\n",
+    "control-escape": b'---\ntitle: "Battle\\vcards"\n---\nbody\n',
+    "control-escape-in-a-list": b'---\ntitle: x\naliases: ["old\\x1bpath"]\n---\nbody\n',
+    "control-byte": b"---\ntitle: x\n---\nbody\n\npage\x0cbreak\n",
     "binary": b"---\ntitle: x\nextra: !!binary aGVsbG8=\n---\nbody\n",
     "set": b"---\ntitle: x\nextra: !!set {a, b}\n---\nbody\n",
     "deep-yaml": b"---\ntitle: x\nextra: " + b"[" * 900 + b"]" * 900 + b"\n---\nbody\n",

@@ -162,6 +162,7 @@ def test_commission_creates_exactly_one_planned_piece(editor: TestClient, engine
             "'cloud-basics-finance' is itself a variant of 'cloud-basics'; derive from 'cloud-basics'",
         ),
         ({"week": "2026-05-18"}, "week 2026-05-18 is in the past; choose a later week"),
+        ({"title": "Cloud\u000bcosts"}, "title: contains a control character (U+000B)"),
     ],
 )
 def test_commission_refuses_what_it_cannot_do(

@@ -263,8 +263,26 @@ def test_a_tag_kept_as_written_may_not_hold_control_characters(taxonomy: Taxonom
     assert parse(taxonomy, "---\ntitle: T\ntags: [\u65e5\u672c]\n---\n").terms == [
         ("tag", "\u65e5\u672c")
     ]
-    found = problems(taxonomy, '---\ntitle: T\ntags: ["\\u65e5\\x1e\\u672c"]\n---\n')
-    assert found == ["line 3, field 'tags': the tag '\u65e5\\x1e\u672c' holds control characters"]
+    found = problems(taxonomy, '---\ntitle: T\ntags: ["\\u65e5\\t\\u672c"]\n---\n')
+    assert found == ["line 3, field 'tags': the tag '\u65e5\\t\u672c' holds control characters"]
+
+
+def test_characters_no_feed_can_carry_are_refused_where_they_stand(taxonomy: Taxonomy) -> None:
+    """XML forbids most control characters: one in a title would make every feed listing the
+    piece unreadable. Escapes bring them into front matter, copying into the body."""
+    found = problems(taxonomy, '---\ntitle: "Battle\\vcards"\nsummary: "a\\x1bb"\n---\nBody.\n')
+    assert found == [
+        f"line {line}, field '{key}': contains a control character ({code}), "
+        "which pages and feeds cannot carry; remove it"
+        for line, key, code in ((2, "title", "U+000B"), (3, "summary", "U+001B"))
+    ]
+    found = problems(taxonomy, "---\ntitle: T\n---\nFirst.\n\nPage\x0cbreak.\n")
+    assert found == [
+        "line 6: the text contains a control character (U+000C), "
+        "which pages and feeds cannot carry; remove it"
+    ]
+    kept = parse(taxonomy, '---\ntitle: "Tab\\there"\n---\nA\ttab, a line\r\nend.\n')
+    assert kept.title == "Tab\there" and "\t" in kept.body
 
 
 def test_draft_false_and_an_explicit_status_win_over_draft(taxonomy: Taxonomy) -> None:

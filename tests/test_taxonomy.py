@@ -85,6 +85,14 @@ def test_a_slug_that_is_not_url_safe_suggests_one() -> None:
     )
 
 
+def test_a_label_no_feed_could_carry() -> None:
+    text = f'{COVERAGE}audience:\n  - slug: cio\n    label: "C\\x1bIO"\n'
+    assert error(text) == (
+        "site/taxonomy.yaml, line 6: audience term 'cio': the label or description contains a "
+        "control character (U+001B), which pages and feeds cannot carry; remove it"
+    )
+
+
 def test_a_duplicate_slug() -> None:
     text = f"{COVERAGE}audience:\n  - slug: cio\n  - finance\n  - slug: cio\n    label: C\n"
     assert error(text) == "site/taxonomy.yaml, line 8: audience term 'cio' is declared twice"

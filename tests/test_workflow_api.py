@@ -271,6 +271,25 @@ def test_upload_errors_are_reported_by_field(client, auth, settings) -> None:
     assert ok(client.get(f"{API}/pieces/{piece['slug']}", headers=auth["eve"]))["version"] == 1
 
 
+def test_text_no_feed_could_carry_is_refused_by_field(client, auth) -> None:
+    """A control character in a title would make every feed listing the piece unreadable."""
+    refused = client.post(
+        f"{API}/pieces", json=PLAN | {"title": "Cloud\u000bcosts"}, headers=auth["eve"]
+    )
+    assert refused.status_code == 422
+    assert "U+000B" in refused.json()["detail"]["errors"]["title"]
+    piece = planned(client, auth)
+    url = f"{API}/pieces/{piece['slug']}"
+    patched = client.patch(
+        url, json={"base_version": 1, "summary": "a\u001bb"}, headers=auth["eve"]
+    )
+    assert set(patched.json()["detail"]["errors"]) == {"summary"}
+    body = {"base_version": 1, "title": "Fine", "body": "Page\u000cbreak"}
+    draft = client.post(f"{url}/drafts", json=body, headers=auth["ada"])
+    assert draft.status_code == 422 and set(draft.json()["detail"]["errors"]) == {"body"}
+    assert ok(client.get(url, headers=auth["eve"]))["version"] == 1
+
+
 def test_both_kinds_of_422_match_the_documented_schema(client, auth) -> None:
     """A refusal by field and FastAPI's own validation error are both in each route's OpenAPI
     answer for 422, and the bodies sent match the models named there."""
