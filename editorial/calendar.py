@@ -222,7 +222,9 @@ def _check_filters(taxonomy: Taxonomy, filters: dict[str, str | None]) -> None:
 def parse_day(value: str, field_name: str) -> date:
     """A YYYY-MM-DD date from a person, or an error naming the field."""
     try:
-        return date.fromisoformat(value.strip())
+        return clock.in_range(date.fromisoformat(value.strip()))
+    except clock.OutOfRange as exc:
+        raise CalendarError(field_name, str(exc)) from None
     except ValueError:
         raise CalendarError(
             field_name, f"'{value}' is not a date; write it as YYYY-MM-DD"
@@ -371,6 +373,10 @@ def reschedule(
     and a stale `base_version` raises workflow.Conflict); the local time of day is kept."""
     if lane not in LANE_FIELDS:
         raise workflow.InvalidInput({"lane": f"'{lane}' is not a lane; use due or publish"})
+    try:
+        clock.in_range(day)
+    except clock.OutOfRange as exc:
+        raise workflow.InvalidInput({"date": str(exc)}) from None
     name = LANE_FIELDS[lane]
     piece = workflow.load(session, user, slug)
     moment = moved_moment(getattr(piece, name), day, site.tz)

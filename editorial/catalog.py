@@ -62,8 +62,11 @@ class Entry:
 
 @lru_cache(maxsize=4096)
 def _author_slug(author: str) -> str:
-    """A few authors write thousands of pieces: each name is made a slug once."""
-    return slugify(author)
+    """A few authors write thousands of pieces: each name is made a slug once. A name with no
+    Latin letters or digits (李雷) makes no slug, so it is named by a digest of itself."""
+    return (
+        slugify(author) or "author-" + hashlib.blake2b(author.encode(), digest_size=4).hexdigest()
+    )
 
 
 class Catalog:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
+from editorial import clock
 from editorial.coverage import CoverageError, Window, resolve_term
 from editorial.gaps import (
     Core,
@@ -93,7 +94,10 @@ def find_core(session: Session, slug: str) -> Core:
 def _week(session: Session, taxonomy: Taxonomy, window: Window, wanted: date | None) -> date:
     """The Monday of the requested week, or of the first week with room (else the least busy)."""
     if wanted is not None:
-        monday = wanted - timedelta(days=wanted.weekday())
+        try:
+            monday = clock.in_range(wanted) - timedelta(days=wanted.weekday())
+        except clock.OutOfRange as exc:
+            raise CoverageError(f"week {exc}") from None
         if monday < window.today - timedelta(days=window.today.weekday()):
             raise CoverageError(f"week {wanted.isoformat()} is in the past; choose a later week")
         return monday

@@ -245,8 +245,10 @@ def parse_as_of(value: str) -> datetime:
     text = value.strip()
     try:
         if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time.max, UTC)
-        return clock.to_utc(datetime.fromisoformat(text))
+            return datetime.combine(clock.in_range(date.fromisoformat(text)), time.max, UTC)
+        return clock.given_moment(text)
+    except clock.OutOfRange as exc:
+        raise CoverageError(f"bad --as-of date: {exc}") from exc
     except ValueError as exc:
         raise CoverageError(
             f"bad --as-of date {value!r}; write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from editorial.clock import to_utc
+from editorial.clock import OutOfRange, given_moment
 from editorial.markdown import count_words, reading_minutes, render_markdown
 from editorial.models import DIMENSIONS, FREE_TAG, Status
 from editorial.plaindata import CONTROL_RE, control_character, problems
@@ -319,11 +319,12 @@ class _Checker:
         value = self.meta.get(key)
         if value is None or value == "":
             return None
-        if isinstance(value, datetime | date):
-            return to_utc(value)
-        if isinstance(value, str):
+        if isinstance(value, datetime | date | str):
             try:
-                return to_utc(datetime.fromisoformat(value.strip()))
+                return given_moment(value)
+            except OutOfRange as exc:
+                self.fail(key, f"the date {exc}")
+                return None
             except ValueError:
                 pass
         self.fail(key, f"bad date {value!r}; write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS")

@@ -296,6 +296,8 @@ def _moments(changes: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
         value = changes[key]
         try:
             values[key] = _moment(value)
+        except clock.OutOfRange as exc:
+            errors[key] = f"the date {exc}"
         except ValueError:
             errors[key] = f"bad date {value!r}; write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM"
     return values
@@ -304,10 +306,8 @@ def _moments(changes: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
 def _moment(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
-    if isinstance(value, datetime | date):
-        return clock.to_utc(value)
-    if isinstance(value, str):
-        return clock.to_utc(datetime.fromisoformat(value.strip()))
+    if isinstance(value, datetime | date | str):
+        return clock.given_moment(value)
     raise ValueError(value)
 
 

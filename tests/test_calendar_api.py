@@ -154,6 +154,24 @@ def test_contributors_cannot_reschedule(client, tokens, who: str, status: int) -
     assert answer.status_code == status
 
 
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_days_at_the_ends_of_the_calendar_answer_422_not_500(client, tokens, people, day) -> None:
+    """Python's calendar ends there, and a time zone or a week's arithmetic crossed the end."""
+    eve = bearer(tokens["eve"])
+    for params in ({"from": day, "to": day}, {"from": "2026-06-01", "to": day}):
+        answer = client.get("/api/calendar", params=params, headers=eve)
+        assert answer.status_code == 422 and "out of range" in answer.json()["detail"]["message"]
+        assert (
+            client.get("/calendar.ics", params=params | {"token": tokens["eve"]}).status_code == 422
+        )
+    move = {"slug": "cloud-plan", "lane": "due", "date": day, "version": 1}
+    moved = client.post("/api/calendar/reschedule", json=move, headers=eve)
+    assert moved.status_code == 422 and "out of range" in moved.json()["detail"]["errors"]["date"]
+    sign_in(client, people["eve"].email)
+    page = client.get("/editor/calendar", params={"date": day, "view": "week"})
+    assert page.status_code == 200  # the current week instead
+
+
 def test_reschedule_rejects_an_unknown_lane(client, tokens) -> None:
     move = {"slug": "cloud-plan", "lane": "someday", "date": "2026-06-09", "version": 1}
     answer = client.post("/api/calendar/reschedule", json=move, headers=bearer(tokens["eve"]))

@@ -209,6 +209,27 @@ def test_feeds_stay_xml_whatever_the_store_holds(
     assert "<title>Cloudbasics</title>" in (out / "feed.xml").read_text()
 
 
+def test_an_author_with_no_latin_letters_has_a_page(
+    store: Engine, settings: Settings, content_dir: Path, client: TestClient, tmp_path: Path
+) -> None:
+    """A name that makes no slug used to link every piece of its author to `authors//`."""
+    (content_dir / "posts" / "li.md").write_text(
+        "---\ntitle: Cloud in Chinese\nauthor: 李雷\ndate: 2026-05-01\nstatus: published\n---\nBody.\n",
+        encoding="utf-8",
+    )
+    assert not ingest(store, content_dir).errors
+    out = tmp_path / "out"
+    report = export(store, settings, out, base_url=settings.base_url)
+    assert report.broken_links == []
+    (author,) = re.findall(
+        r'By <a href="/authors/([^"/]+)/">李雷</a>', client.get("/pieces/li/").text
+    )
+    assert re.fullmatch("author-[0-9a-f]{8}", author)
+    page = out / "authors" / author / "index.html"
+    assert "Cloud in Chinese" in page.read_text()
+    assert client.get(f"/authors/{author}/").content == page.read_bytes()
+
+
 def test_aliases_make_redirects(store: Engine, settings: Settings, tmp_path: Path) -> None:
     out = tmp_path / "out"
     export(store, settings, out)

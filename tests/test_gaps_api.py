@@ -82,6 +82,10 @@ def test_topic_slice_and_errors_that_say_what_to_do(editor: TestClient) -> None:
     bad_date = editor.get("/api/gaps", params={"as_of": "yesterday"})
     assert bad_date.status_code == 422
     assert "write it as YYYY-MM-DD" in bad_date.json()["detail"]
+    for edge in ("9999-12-31", "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00"):
+        for path in ("/api/gaps", "/api/gaps/review-queue"):  # these answered 500
+            far = editor.get(path, params={"as_of": edge})
+            assert far.status_code == 422 and "out of range" in far.json()["detail"], path
 
 
 def test_csv_and_json_agree(editor: TestClient) -> None:
@@ -163,6 +167,7 @@ def test_commission_creates_exactly_one_planned_piece(editor: TestClient, engine
         ),
         ({"week": "2026-05-18"}, "week 2026-05-18 is in the past; choose a later week"),
         ({"title": "Cloud\u000bcosts"}, "title: contains a control character (U+000B)"),
+        ({"week": "9999-12-31"}, "week 9999-12-31 is out of range; give a year from 1000 to 9998"),
     ],
 )
 def test_commission_refuses_what_it_cannot_do(

@@ -93,6 +93,24 @@ def test_a_bad_lastmod_is_named(taxonomy: Taxonomy) -> None:
     ]
 
 
+def test_dates_at_the_ends_of_the_calendar_are_errors_not_crashes(taxonomy: Taxonomy) -> None:
+    """A time zone could carry the first or last day Python knows past its end (the whole
+    ingest stopped on one such file); no piece means a year outside 1000-9998."""
+    text = (
+        "---\ntitle: T\ndate: 0001-01-01T00:00:00+05:00\nexpiryDate: 9999-12-31T23:59:59-05:00\n"
+        "due: '0999-12-31'\nreview_by: 9998-12-31\n---\n"
+    )
+    assert problems(taxonomy, text) == [
+        f"line {line}, field '{key}': the date {moment} is out of range; "
+        "give a year from 1000 to 9998"
+        for line, key, moment in (
+            (3, "date", "0001-01-01T00:00:00+05:00"),
+            (4, "expiryDate", "9999-12-31T23:59:59-05:00"),
+            (5, "due", "0999-12-31T00:00:00"),
+        )
+    ]
+
+
 def test_impossible_calendar_dates_are_errors_not_crashes(taxonomy: Taxonomy) -> None:
     text = "---\ntitle: T\ndate: 2025-13-45\nreview_by: 2025-02-30\n---\n"
     hint = "write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"

@@ -290,6 +290,13 @@ def test_text_no_feed_could_carry_is_refused_by_field(client, auth) -> None:
     assert ok(client.get(url, headers=auth["eve"]))["version"] == 1
 
 
+def test_a_date_past_the_end_of_the_calendar_is_refused_by_field(client, auth) -> None:
+    due = "9999-12-31T23:00:00-05:00"  # past Python's last day once in UTC: it used to answer 500
+    refused = client.post(f"{API}/pieces", json=PLAN | {"due_at": due}, headers=auth["eve"])
+    assert refused.status_code == 422
+    assert "out of range" in refused.json()["detail"]["errors"]["due_at"]
+
+
 def test_both_kinds_of_422_match_the_documented_schema(client, auth) -> None:
     """A refusal by field and FastAPI's own validation error are both in each route's OpenAPI
     answer for 422, and the bodies sent match the models named there."""

@@ -90,8 +90,8 @@ def safe_back(target: str) -> str:
 def _page_params(raw: dict[str, str]) -> tuple[str, date | None, dict[str, str]]:
     kind = "week" if raw.get("view") == "week" else "month"
     try:
-        anchor = date.fromisoformat(raw.get("date", ""))
-    except ValueError:
+        anchor = clock.in_range(date.fromisoformat(raw.get("date", "")))
+    except ValueError:  # OutOfRange too: the page shows the current month
         anchor = None
     filters = {name: raw[name].strip() for name in FILTERS if raw.get(name, "").strip()}
     return kind, anchor, filters
