@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 # Of the manifest and of the pages' fingerprints: bumped when pages made from the same store
-# change (4: feeds, sitemap and dateModified give `modified`), so that the next export
-# rewrites every file instead of finding nothing changed.
-EXPORT_VERSION = "4"
+# change (4: feeds, sitemap and dateModified give `modified`; 5: an author name with no Latin
+# letters gets a page, feeds drop characters XML forbids), so that the next export rewrites
+# every file instead of finding nothing changed.
+EXPORT_VERSION = "5"
 MANIFEST = ".editorial-export.json"
 STAGING = ".editorial-staging"
 
