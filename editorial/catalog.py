@@ -20,7 +20,7 @@ from editorial import clock
 from editorial.clock import to_utc
 from editorial.models import ALIASED_SQL, DIMENSIONS, Piece, PieceTerm, Status
 from editorial.pieces import last_modified, newest_first, public_filter
-from editorial.slugs import slugify
+from editorial.slugs import MAX_SLUG, slugify
 
 RELATED = 4  # related pieces shown on a piece page
 
@@ -63,10 +63,10 @@ class Entry:
 @lru_cache(maxsize=4096)
 def _author_slug(author: str) -> str:
     """A few authors write thousands of pieces: each name is made a slug once. A name with no
-    Latin letters or digits (李雷) makes no slug, so it is named by a digest of itself."""
-    return (
-        slugify(author) or "author-" + hashlib.blake2b(author.encode(), digest_size=4).hexdigest()
-    )
+    Latin letters or digits (李雷) makes no slug, so it is named by a digest of itself; a very
+    long one is cut to a length every file system takes."""
+    slug = slugify(author)[:MAX_SLUG].strip("-")
+    return slug or "author-" + hashlib.blake2b(author.encode(), digest_size=4).hexdigest()
 
 
 class Catalog:
@@ -148,8 +148,8 @@ def _rank_related(
     """Exact "most shared terms, then newest" for every entry, with bit-sliced counters.
 
     Bit i of a term's mask is set when entry i (newest first) has the term. Adding an entry's
-    term masks into a four-slice binary counter gives, for every other entry, how many terms
-    they share; the lowest set bits of the top non-empty level are the newest best matches.
+    term masks into a binary counter, one slice per bit and enough slices to count all of the
+    entry's terms, gives, for every other entry, how many terms they share; the lowest set bits of the top non-empty level are the newest best matches.
     Cost: a few big-integer operations per term of each entry, not a loop over all pairs.
     The entry itself and its lineage (core and variants) are left out."""
     index = {e.slug: i for i, e in enumerate(entries)}
@@ -161,12 +161,14 @@ def _rank_related(
         for other in lineage(entry):
             keep &= ~(1 << index[other.slug])
         keys = [(d, t) for d in DIMENSIONS for t in entry.terms.get(d, ())]
-        slices = [0, 0, 0, 0]
+        # Four slices counted to 15 and wrapped past it: two pieces sharing 16 terms ranked as
+        # sharing none.
+        slices = [0] * len(keys).bit_length()
         for key in keys:
             carry = masks[key] & keep
-            for level in range(4):
+            for level in range(len(slices)):
                 slices[level], carry = slices[level] ^ carry, slices[level] & carry
-        ranked[entry.slug] = [entries[j] for j in _best(slices, min(len(keys), 15), everyone)]
+        ranked[entry.slug] = [entries[j] for j in _best(slices, len(keys), everyone)]
     return ranked
 
 
@@ -249,7 +251,10 @@ def _terms(joined: str | None) -> dict[str, tuple[str, ...]]:
 
 def _aliases(front_matter: dict | None) -> tuple[str, ...]:
     aliases = (front_matter or {}).get("aliases") or ()
-    return (aliases,) if isinstance(aliases, str) else tuple(str(a) for a in aliases)
+    if isinstance(aliases, str):
+        return (aliases,)
+    # Ingest refuses anything but text since; a store from before may hold a number.
+    return tuple(a for a in aliases if isinstance(a, str)) if isinstance(aliases, list) else ()
 
 
 def change_key(session: Session) -> tuple:

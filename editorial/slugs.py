@@ -6,6 +6,9 @@ import re
 import unicodedata
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# The longest slug or term the store keeps (its columns are VARCHAR(200)); a path segment that
+# long is still far inside what file systems allow (255 bytes).
+MAX_SLUG = 200
 
 
 def slugify(text: str) -> str:

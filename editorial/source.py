@@ -15,7 +15,7 @@ from editorial.clock import OutOfRange, given_moment
 from editorial.markdown import count_words, reading_minutes, render_markdown
 from editorial.models import DIMENSIONS, FREE_TAG, Status
 from editorial.plaindata import CONTROL_RE, control_character, problems
-from editorial.slugs import is_slug, slugify
+from editorial.slugs import MAX_SLUG, is_slug, slugify
 from editorial.taxonomy import Taxonomy
 
 YAML_FENCE = re.compile(r"\A---[ \t]*\r?\n")
@@ -255,6 +255,9 @@ class _Checker:
             front_matter=_json_safe(self.meta),
             terms=terms,
         )
+        if data.derived_from and data.derived_from == data.slug:
+            self.fail("derived_from", "a piece cannot be a version of itself; name its core piece")
+        self.aliases()
         if self.errors:
             return None
         data.html = render_markdown(body)
@@ -279,6 +282,10 @@ class _Checker:
                 self.fail(
                     "slug", f"cannot make a URL slug from the file name '{stem}'; add 'slug: …'"
                 )
+            elif len(derived) > MAX_SLUG:
+                self.fail(
+                    "slug", f"the file name makes a slug over {MAX_SLUG} characters; add 'slug: …'"
+                )
             return derived
         if not is_slug(given):
             self.fail(
@@ -286,13 +293,23 @@ class _Checker:
                 f"'{given}' is not URL-safe (lower-case letters, digits and "
                 f"hyphens); try '{slugify(given)}'",
             )
+        elif len(given) > MAX_SLUG:
+            self.fail("slug", f"the slug is over {MAX_SLUG} characters; shorten it")
         return given
 
     def reference(self, key: str) -> str | None:
         value = self.text(key)
-        if value is not None and not is_slug(value):
-            self.fail(key, f"'{value}' is not a piece slug; try '{slugify(value)}'")
+        if value is not None and (not is_slug(value) or len(value) > MAX_SLUG):
+            self.fail(key, f"'{value}' is not a piece slug; try '{slugify(value)[:MAX_SLUG]}'")
         return value
+
+    def aliases(self) -> None:
+        """Old addresses of the piece: a path or a list of paths (the export checks each)."""
+        value = self.meta.get("aliases")
+        items = value if isinstance(value, list) else [] if value is None else [value]
+        wrong = next((item for item in items if not isinstance(item, str)), None)
+        if wrong is not None:
+            self.fail("aliases", f"expected a path or a list of paths, got a {_kind(wrong)}")
 
     def status(self) -> str:
         draft = self.meta.get("draft")
@@ -375,15 +392,16 @@ class _Checker:
             tag = slugify(item) or item  # kept as written when it has no ASCII letters or digits
             if TAG_CONTROL_RE.search(tag):  # the catalog joins terms with control characters
                 self.fail(key, f"the tag {item!r} holds control characters")
+            elif len(tag) > MAX_SLUG:
+                self.fail(key, f"the tag {item[:40]!r}… is over {MAX_SLUG} characters")
             else:
                 found.append((FREE_TAG, tag))
         return found
 
 
 def _kind(value: Any) -> str:
-    return {dict: "mapping", list: "list", bool: "true/false"}.get(
-        type(value), type(value).__name__
-    )
+    kinds = {dict: "mapping", list: "list", bool: "true/false", int: "number", float: "number"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def _json_safe(value: Any) -> Any:

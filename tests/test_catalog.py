@@ -17,7 +17,8 @@ from editorial.catalog import RELATED, Catalog, CatalogCache, Entry, load_catalo
 from editorial.ingest import ingest
 from editorial.models import Piece, PieceTerm
 
-TERMS = {"audience": ["a", "b", "c"], "stage": ["s", "t"], "topic": ["x", "y", "z"]}
+# 20 terms, so that two pieces can share more than 15 (a counter once wrapped there).
+TERMS = {"audience": list("abcdef"), "stage": list("ghijkl"), "topic": list("mnopqrst")}
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
 
@@ -58,6 +59,16 @@ def test_related_equals_brute_force(all_terms, data) -> None:
         ]
         expected = [slug for *_, slug in sorted(candidates)[:RELATED]]
         assert [e.slug for e in catalog.related(piece)] == expected, position
+
+
+def test_pieces_sharing_sixteen_terms_or_more_are_related_first() -> None:
+    every = {d: tuple(ts) for d, ts in TERMS.items()}
+    for shared in (15, 16, 17, 20):
+        some = {d: ts[: max(0, shared - sum(len(t) for t in list(TERMS.values())[:n]))]
+                for n, (d, ts) in enumerate(every.items())}  # fmt: skip
+        entries = [entry(0, every), entry(1, some), entry(2, {"audience": ("a",)})]
+        assert sum(map(len, some.values())) == shared
+        assert [e.slug for e in Catalog(entries, START).related(entries[0])] == ["p1", "p2"]
 
 
 def test_catalog_holds_public_pieces_newest_first(

@@ -111,6 +111,25 @@ def test_dates_at_the_ends_of_the_calendar_are_errors_not_crashes(taxonomy: Taxo
     ]
 
 
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("aliases: 5", "line 3, field 'aliases': expected a path or a list of paths, got a number"),
+        ("aliases: [/old/, true]", "line 3, field 'aliases': expected a path or a list of paths, got a true/false"),
+        ("aliases: {a: b}", "line 3, field 'aliases': expected a path or a list of paths, got a mapping"),
+        ("slug: " + "-".join(["word"] * 50), "line 3, field 'slug': the slug is over 200 characters; shorten it"),
+        ("derived_from: example", "line 3, field 'derived_from': a piece cannot be a version of itself; name its core piece"),
+        ("tags: [" + "x" * 201 + "]", f"line 3, field 'tags': the tag {'x' * 40!r}… is over 200 characters"),
+    ],
+)  # fmt: skip
+def test_values_the_export_could_not_use_are_named(
+    taxonomy: Taxonomy, line: str, problem: str
+) -> None:
+    """Each of these was stored, then broke the export or the site: a number as an alias made
+    every page answer 500, a 250-character slug made a path no file system takes."""
+    assert problems(taxonomy, f"---\ntitle: T\n{line}\n---\nBody.\n") == [problem]
+
+
 def test_impossible_calendar_dates_are_errors_not_crashes(taxonomy: Taxonomy) -> None:
     text = "---\ntitle: T\ndate: 2025-13-45\nreview_by: 2025-02-30\n---\n"
     hint = "write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"
