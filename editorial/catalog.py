@@ -60,6 +60,11 @@ class Entry:
         return _author_slug(self.author) if self.author else None
 
 
+# Bumped when the ranking rule changes, so that an export ranks again rather than adopt the
+# ranking its last manifest saved (2: counts past 15 shared terms no longer wrap).
+RANKING_VERSION = 2
+
+
 @lru_cache(maxsize=4096)
 def _author_slug(author: str) -> str:
     """A few authors write thousands of pieces: each name is made a slug once. A name with no
@@ -116,7 +121,7 @@ class Catalog:
                 for e in self.entries
             ]
         )
-        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        return hashlib.blake2b(f"{RANKING_VERSION}\n{text}".encode(), digest_size=16).hexdigest()
 
     def ranking(self) -> dict[str, list[str]]:
         """The related pieces of every entry, by slug (what `adopt_ranking` takes back)."""
