@@ -23,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from operator import itemgetter
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Engine
@@ -125,8 +125,11 @@ class Planner:
         # same pieces fall in the same chunks: each worker renders a card once and keeps it.
         # Listed by kind, two workers rendered nearly every card each (14,966 renders for 7,513
         # pieces); in this order, 9,067.
-        yield [spec for _key, spec in sorted(self._lists(), key=itemgetter(0))]
-        yield [*self._feeds(), *self._singles(), *self._aliases(), *self._static()]
+        lists = [spec for _key, spec in sorted(self._lists(), key=itemgetter(0))]
+        yield lists
+        others = [*self._feeds(), *self._singles(), *self._static()]
+        pages = (piece_path(entry.slug) + "index.html" for entry in self.catalog.entries)
+        yield [*others, *self._aliases({*(s.path for s in lists + others), *pages})]
         yield list(self._pieces())
 
     def _listing(
@@ -195,20 +198,42 @@ class Planner:
             Spec("404.html", "notfound", (), self.common),
         ]
 
-    def _aliases(self) -> list[Spec]:
+    def _aliases(self, taken: set[str]) -> list[Spec]:
+        """A redirect page per alias, except where it would stand on the address of another
+        file (`taken`) or of another alias, or in a folder that is a file: such an alias is
+        reported and skipped, and the rest of the export goes on."""
         specs, rules = [], []
         base = self.pages.renderer.site.base_path
-        for entry in self.catalog.entries:
+        owners: dict[str, str] = {}  # redirect page -> the piece it sends readers to
+        folders: set[str] | None = None  # made only when some alias needs them
+        for entry in reversed(self.catalog.entries):  # of two pieces, the older keeps an alias
             target = piece_path(entry.slug)
             for alias in entry.aliases:
                 clean = alias.strip().lstrip("/")
-                if not ALIAS_RE.match(clean) or ".." in PurePosixPath(clean).parts:
+                parts = clean.rstrip("/").split("/")
+                if not ALIAS_RE.match(clean) or any(part.startswith(".") for part in parts):
                     self.errors.append(
-                        f"piece '{entry.slug}': alias '{alias}' is not a safe "
-                        "site path (letters, digits, '.', '_', '~', '-', '/')"
+                        f"piece '{entry.slug}': alias '{alias}' is not a safe site path (letters, "
+                        "digits, '.', '_', '~', '-', '/'; no part may start with '.')"
                     )
                     continue
                 path = clean if clean.endswith(".html") else clean.rstrip("/") + "/index.html"
+                if owners.get(path) == entry.slug:
+                    continue  # the same alias twice
+                folders = _folders(taken) if folders is None else folders
+                above = ["/".join(parts[:n]) for n in range(1, path.count("/") + 1)]
+                if path in owners:
+                    clash = f"already an alias of piece '{owners[path]}'"
+                elif path in taken or path in folders or any(p in taken for p in above):
+                    clash = "the address of another page or file"
+                else:
+                    owners[path] = entry.slug
+                    taken.add(path)
+                    folders.update(above)
+                    clash = ""
+                if clash:
+                    self.errors.append(f"piece '{entry.slug}': alias '{alias}' is {clash}")
+                    continue
                 fingerprint = _hash(self.common, clean, target)
                 specs.append(Spec(path, "redirect", (clean, target), fingerprint))
                 rules.append((base + clean, base + target))
@@ -401,6 +426,17 @@ def export_site(
     )
     manifest.write(writer.out)
     return report
+
+
+def _folders(paths: Iterable[str]) -> set[str]:
+    """Every folder that holds one of `paths`."""
+    found: set[str] = set()
+    for path in paths:
+        folder = path.rpartition("/")[0]
+        while folder and folder not in found:
+            found.add(folder)
+            folder = folder.rpartition("/")[0]
+    return found
 
 
 def _make_all(

@@ -292,10 +292,9 @@ def test_writer_refuses_two_files_at_one_path(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_alias_on_a_real_page_is_refused(
-    engine: Engine,
+def test_two_files_at_one_path_stop_the_export(
+    store: Engine,
     settings: Settings,
-    content_dir: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     workers: int,
@@ -304,16 +303,49 @@ def test_alias_on_a_real_page_is_refused(
     planned: either way nothing reaches OUT and nothing staged is left."""
     monkeypatch.setattr(export_module, "PARALLEL_FROM", 2)
     monkeypatch.setattr(export_module, "CHUNK", 2)
-    (content_dir / "posts" / "clash.md").write_text(
-        "---\ntitle: Clash\naliases: [pieces/cloud-basics/]\n---\nbody\n", encoding="utf-8"
-    )
-    ingest(engine, content_dir)
-    out = tmp_path / "out"
+    static = export_module.Planner._static
+    clash = export_module.Spec("pieces/cloud-basics/index.html", "text", ("x",), "f")
+    monkeypatch.setattr(export_module.Planner, "_static", lambda self: [*static(self), clash])
+    engine, out = store, tmp_path / "out"
     with pytest.raises(
         ExportError, match=re.escape("two files want the path 'pieces/cloud-basics/index.html'")
     ):
         export_site(engine, settings, out, base_url=BASE, workers=workers)
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("alias", "problem"),
+    [
+        ("pieces/cloud-basics/", "is the address of another page or file"),
+        ("/index.html", "is the address of another page or file"),
+        ("topic/cloud/", "is the address of another page or file"),
+        ("feed.xml", "is the address of another page or file"),  # feed.xml/ would be a folder
+        ("static/site.css", "is the address of another page or file"),
+        ("old/cloud-basics/", "is already an alias of piece 'cloud-basics'"),
+        ("x/./y/", "is not a safe site path"),
+        (".editorial-export.json", "is not a safe site path"),
+    ],
+)
+def test_an_alias_on_another_address_is_reported_and_skipped(
+    engine: Engine, settings: Settings, content_dir: Path, tmp_path: Path, alias, problem
+) -> None:
+    """Each of these stopped the whole export, some with a raw file system error."""
+    (content_dir / "posts" / "clash.md").write_text(
+        f"---\ntitle: Clash\naliases: ['{alias}', /clash-was-here/, /clash-was-here/]\n---\nb\n",
+        encoding="utf-8",
+    )
+    ingest(engine, content_dir)
+    out = tmp_path / "out"
+    report = export_site(engine, settings, out, base_url=BASE)
+    (error,) = report.errors
+    assert error.startswith(f"piece 'clash': alias '{alias}' {problem}")
+    assert (
+        "Cloud basics for the CIO" in (out / "pieces" / "cloud-basics" / "index.html").read_text()
+    )
+    assert (out / "feed.xml").read_text().startswith("<?xml")
+    assert (out / "clash-was-here" / "index.html").is_file()  # its other alias, once
+    assert (out / "_redirects").read_text().count("/pieces/clash/") == 1
 
 
 def test_a_link_out_of_the_export_is_not_followed(
