@@ -9,9 +9,11 @@ import re
 from collections.abc import Callable
 from functools import cache
 from itertools import filterfalse
+from typing import Any
 
-# Bump when the rendering rules change, so that cached HTML is rebuilt on the next ingest.
-RENDER_VERSION = "1"
+# Bump when the rendering rules change, so that cached HTML is rebuilt on the next ingest
+# (2: headings shifted below the page's own <h1>; anchors clear of the page's ids).
+RENDER_VERSION = "2"
 WORDS_PER_MINUTE = 230
 # A word: letters or digits, possibly joined by single apostrophes or hyphens ("buyer's", "B2B").
 WORD_RE = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*")
@@ -21,6 +23,15 @@ LINK_TARGET_RE = re.compile(r"\]\([^)]*\)")
 _ASCII_WORD_RE = re.compile(rb"[A-Za-z0-9]+(?:['-][A-Za-z0-9]+)*")
 _WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'-")
 _TO_WORD_BYTES = bytes(byte if byte in _WORD_BYTES else 0x20 for byte in range(256))
+
+# The ids a piece page holds besides its body (the default theme's, and the footnotes'): a
+# heading's anchor that took one would break the link to it and the feedback script.
+PAGE_IDS = frozenset(
+    {"content", "feedback", "feedback-title", "feedback-held", "feedback-published"}
+    | {"feedback-rated", "related-title", "variants-title", "comments-title", "add-comment"}
+    | {"comment-hint", "website-rate"}
+)
+PAGE_ID_RE = re.compile(r"(?:fn|fnref)\d+(?::\d+)?|(?:stars|comment|body|name|website)-.*")
 
 _EXTRA_ATTRIBUTES = {
     **{f"h{level}": {"id"} for level in range(1, 7)},
@@ -40,14 +51,16 @@ def _renderer() -> Callable[[str], str]:
     import nh3
     from markdown_it import MarkdownIt
     from mdit_py_plugins.anchors import anchors_plugin
+    from mdit_py_plugins.anchors.index import slugify as github
     from mdit_py_plugins.footnote import footnote_plugin
 
     parser = (
         MarkdownIt("commonmark", {"html": True, "typographer": False})
         .enable(["table", "strikethrough"])
         .use(footnote_plugin)
-        .use(anchors_plugin, min_level=2, max_level=4)
     )
+    parser.core.ruler.push("below_title", _below_title)
+    parser.use(anchors_plugin, min_level=2, max_level=4, slug_func=lambda t: _anchor(github(t)))
     attributes = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
     for tag, attrs in _EXTRA_ATTRIBUTES.items():
         attributes.setdefault(tag, set()).update(attrs)
@@ -58,6 +71,21 @@ def _renderer() -> Callable[[str], str]:
         link_rel="noopener noreferrer",
     )
     return lambda text: cleaner.clean(parser.render(text))
+
+
+def _below_title(state: Any) -> None:
+    """The page's title is its only <h1>: a body that uses `#` headings has every heading moved
+    one level down (an <h6> stays)."""
+    headings = [t for t in state.tokens if t.type in ("heading_open", "heading_close")]
+    if any(t.tag == "h1" for t in headings):
+        for token in headings:
+            token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
+
+
+def _anchor(slug: str) -> str:
+    """A heading's id from its slug by GitHub's rule, kept clear of the page's ids, never empty."""
+    slug = slug or "section"
+    return f"{slug}-section" if slug in PAGE_IDS or PAGE_ID_RE.fullmatch(slug) else slug
 
 
 def render_markdown(text: str) -> str:

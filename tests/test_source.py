@@ -3,6 +3,7 @@ TOML front matter, and safe Markdown rendering."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -370,6 +371,23 @@ def test_markdown_extensions_are_rendered(taxonomy: Taxonomy) -> None:
     assert "<s>old</s>" in html
     assert '<sup class="footnote-ref"><a href="#fn1" id="fnref1"' in html
     assert '<li id="fn1" class="footnote-item"><p>A note.' in html
+
+
+def test_headings_sit_below_the_title_with_ids_of_their_own(taxonomy: Taxonomy) -> None:
+    """The page's title is its one <h1>; a heading's anchor never takes an id the page already
+    holds (the feedback script found a heading named Feedback instead of its section)."""
+    body = "# Intro\n\n## Feedback\n\n## !!!\n\n## Fn1\n\nText[^1]\n\n[^1]: A note.\n"
+    html = parse(taxonomy, f"---\ntitle: T\n---\n{body}").html
+    headings = re.findall(r"<(h\d)(?: id=\"([^\"]*)\")?>", html)
+    assert headings == [
+        ("h2", "intro"),
+        ("h3", "feedback-section"),
+        ("h3", "section"),
+        ("h3", "fn1-section"),
+    ]
+    assert html.count('id="fn1"') == 1
+    plain = parse(taxonomy, "---\ntitle: T\n---\n## Why\n\n### How\n").html
+    assert re.findall(r"<(h\d) id=\"([^\"]*)\">", plain) == [("h2", "why"), ("h3", "how")]
 
 
 def test_scripts_and_javascript_links_are_sanitised(taxonomy: Taxonomy) -> None:
