@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, func, or_
+from sqlalchemy import ColumnElement, Engine, Select, and_, false, func, or_, true
 from sqlmodel import Session, col, select
 
 from editorial import clock
@@ -53,7 +53,8 @@ class PieceQuery:
 
 
 def newest_first() -> tuple:
-    """Listing order: publish date (undated last), then slug for a stable tie-break."""
+    """Listing order: publish date (an undated piece by when the store first had it), then slug
+    for a stable tie-break."""
     return (func.coalesce(Piece.publish_at, Piece.created_at).desc(), col(Piece.slug))
 
 
@@ -62,7 +63,9 @@ def list_pieces(
 ) -> tuple[list[Piece], int]:
     """One page of pieces matching `query`, and how many match in all."""
     conditions = [public_filter(at or clock.now())] if public_only else []
-    if query.status:
+    if query.status and public_only:  # readers see a public piece as published (see shown_status)
+        conditions.append(true() if query.status == Status.PUBLISHED else false())
+    elif query.status:
         conditions.append(col(Piece.status) == query.status)
     for dimension in DIMENSIONS:
         term = getattr(query, dimension)

@@ -86,3 +86,24 @@ def test_health_and_openapi(api: TestClient) -> None:
     assert api.get("/healthz").json() == {"status": "ok"}
     paths = api.get("/openapi.json").json()["paths"]
     assert {"/api/pieces", "/api/pieces/{slug}", "/healthz"} <= set(paths)
+
+
+def test_what_a_reader_sees_says_nothing_of_unpublished_pieces(
+    client: TestClient, engine: Engine, content_dir: Path
+) -> None:
+    """A scheduled piece past its moment is published to readers, as on its page and in the
+    calendar; a variant of a piece readers cannot see does not name that piece's slug."""
+    (content_dir / "posts" / "went-live.md").write_text(
+        "---\ntitle: Went live\nstatus: scheduled\ndate: 2025-01-01\n---\nBody.\n"
+    )
+    (content_dir / "posts" / "variant.md").write_text(
+        "---\ntitle: Variant\ndate: 2025-01-02\nderived_from: analytics-plan\n---\nBody.\n"
+    )
+    assert not ingest(engine, content_dir).errors
+    listed = client.get("/api/pieces").json()["items"]
+    assert {item["status"] for item in listed} == {"published"}
+    assert "went-live" in slugs(client.get("/api/pieces", params={"status": "published"}))
+    assert slugs(client.get("/api/pieces", params={"status": "scheduled"})) == set()
+    assert client.get("/api/pieces/went-live").json()["status"] == "published"
+    assert client.get("/api/pieces/variant").json()["derived_from"] is None
+    assert client.get("/api/pieces/cloud-basics-finance").json()["derived_from"] == "cloud-basics"

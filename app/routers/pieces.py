@@ -11,6 +11,9 @@ from editorial.models import PieceList, PiecePublic, PieceSummary, Status
 from editorial.pieces import PieceQuery, get_piece, last_modified, list_pieces, terms_of
 
 router = APIRouter(prefix="/api/pieces", tags=["pieces"])
+# Every piece a reader is shown is published to them: a scheduled one is public only once its
+# moment has passed, and the calendar and the pages call it published from then on.
+PUBLISHED = {"status": Status.PUBLISHED.value}
 
 
 @router.get("")
@@ -30,7 +33,10 @@ def list_public_pieces(
     query = PieceQuery(audience, stage, topic, format, status, q, page, per_page)
     pieces, total = list_pieces(session, query)
     terms = terms_of(session, [p.id for p in pieces if p.id is not None])
-    items = [PieceSummary.model_validate(p, update={"terms": terms.get(p.id, {})}) for p in pieces]
+    items = [
+        PieceSummary.model_validate(p, update={"terms": terms.get(p.id, {}), **PUBLISHED})
+        for p in pieces
+    ]
     return PieceList(items=items, total=total, page=page, per_page=per_page)
 
 
@@ -42,4 +48,11 @@ def read_piece(slug: str, session: SessionDep) -> PiecePublic:
         raise HTTPException(status_code=404, detail="Not Found")
     terms = terms_of(session, [piece.id]).get(piece.id, {})
     modified = last_modified(piece.publish_at, piece.modified_at, piece.updated_at)
-    return PiecePublic.model_validate(piece, update={"terms": terms, "modified": modified})
+    # The core piece is named only while readers may see it: a draft's slug is not public.
+    core = (
+        piece.derived_from
+        if piece.derived_from and get_piece(session, piece.derived_from)
+        else None
+    )
+    shown = {"terms": terms, "modified": modified, "derived_from": core, **PUBLISHED}
+    return PiecePublic.model_validate(piece, update=shown)
