@@ -32,6 +32,11 @@ def check_base_url(value: str) -> str:
         raise ValueError(
             f"'{value}' holds a space, quote, bracket or control character; percent-encode it"
         )
+    if not value.isascii():  # sitemaps and feeds must give addresses as URIs
+        raise ValueError(
+            f"'{value}' holds characters outside ASCII; percent-encode the path "
+            "(and give an international host name in its xn-- form)"
+        )
     if parts.username is not None or parts.password is not None:
         raise ValueError(f"'{value}' holds a user name or password, which every page would show")
     if parts.query or parts.fragment or value.endswith(("?", "#")):

@@ -156,6 +156,7 @@ def test_a_terminal_sees_a_progress_bar_unless_quiet(
         ("/insights/", "not an absolute http(s) address"),
         ("https://corp.example/our insights/", "percent-encode it"),
         ('https://corp.example/"x/', "percent-encode it"),
+        ("https://corp.example/\u00efnsights/", "percent-encode the path"),
         ("https://editor:secret@corp.example/", "user name or password"),
         ("https://corp.example/insights/?utm=1", "query or fragment"),
         ("https://corp.example:port/", "not a valid address"),
