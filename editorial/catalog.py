@@ -154,7 +154,8 @@ def _rank_related(
 
     Bit i of a term's mask is set when entry i (newest first) has the term. Adding an entry's
     term masks into a binary counter, one slice per bit and enough slices to count all of the
-    entry's terms, gives, for every other entry, how many terms they share; the lowest set bits of the top non-empty level are the newest best matches.
+    entry's terms, gives, for every other entry, how many terms they share; the lowest set bits
+    of the top non-empty level are the newest best matches.
     Cost: a few big-integer operations per term of each entry, not a loop over all pairs.
     The entry itself and its lineage (core and variants) are left out."""
     index = {e.slug: i for i, e in enumerate(entries)}
