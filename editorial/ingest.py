@@ -28,6 +28,7 @@ RACY_NS = 2_000_000_000  # a file modified this close to the run is always hashe
 PARALLEL_FROM = 200  # below this many changed files a process pool costs more than it saves
 FINGERPRINT_KEY = "ingest.fingerprint"
 INVALID_KEY = "ingest.invalid"  # files that failed the last run: read again until they pass
+NOT_UTF8_NAME = "the path is not UTF-8 text (each \\x.. is a byte that is not); rename it"
 
 
 Progress = Callable[[int], None]
@@ -44,7 +45,7 @@ def ingest(
     """Bring the store in line with `content_dir`; bad files are reported, never fatal."""
     taxonomy = load_taxonomy(content_dir / TAXONOMY_FILE)
     report = IngestReport()
-    files = scan(content_dir)
+    files = scan(content_dir, report)
     known = _load_known(engine)
     stored = _stored_state(engine)
     changed = _changed(engine, content_dir, files, known, _fingerprint(taxonomy), stored, report)
@@ -90,8 +91,10 @@ def _changed(
     return changed
 
 
-def scan(content_dir: Path) -> list[str]:
-    """Every `*.md` below `content_dir` (POSIX paths, sorted); names starting `_` or `.` skipped."""
+def scan(content_dir: Path, report: IngestReport) -> list[str]:
+    """Every `*.md` below `content_dir` (POSIX paths, sorted); names starting `_` or `.` skipped.
+    A path that is not UTF-8 is reported instead: the store keeps text, and it could not be
+    written there, nor printed."""
     found = []
     root_length = len(str(content_dir)) + 1
     for root, dirs, names in os.walk(content_dir):
@@ -99,7 +102,24 @@ def scan(content_dir: Path) -> list[str]:
         prefix = root[root_length:].replace(os.sep, "/")
         prefix = prefix + "/" if prefix else ""
         found += [prefix + n for n in names if n.endswith(".md") and not n.startswith(("_", "."))]
-    return sorted(found)
+    unnamed = {rel for rel in found if not _is_text(rel)}
+    for rel in sorted(unnamed):
+        report.fail(_printable(rel), SourceError(NOT_UTF8_NAME))
+    return sorted(set(found) - unnamed)
+
+
+def _is_text(name: str) -> bool:
+    """False for a name with bytes that are not UTF-8 (os gives them as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(name: str) -> str:
+    """The name with each byte that is not UTF-8 written as a backslash escape (\\xff)."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def _fingerprint_files(

@@ -4,6 +4,7 @@ a run that dies part-way leaves whole batches only; parallel parsing equals seri
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -273,6 +274,25 @@ def test_a_new_file_cannot_take_a_stored_slug(engine: Engine, content_dir: Path)
         }
     ]
     assert piece(engine, "cloud-basics").source_path == "posts/cloud-basics.md"
+
+
+def test_a_path_that_is_not_utf8_is_reported_and_the_rest_stored(
+    settings: Settings, engine: Engine, content_dir: Path
+) -> None:
+    for raw in (b"posts/bad\xff.md", b"odd\xfe/inside.md"):
+        write(content_dir, os.fsdecode(raw), "---\ntitle: Fine text, odd name\n---\n")
+    message = "the path is not UTF-8 text (each \\x.. is a byte that is not); rename it"
+    errors = [
+        {"path": "odd\\xfe/inside.md", "message": message},
+        {"path": "posts/bad\\xff.md", "message": message},
+    ]
+    result = runner.invoke(app, ["ingest", "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == summary(added=6, errors=errors)
+    assert set(snapshot(engine)) == FIXTURE_SLUGS
+    text = runner.invoke(app, ["ingest"])
+    assert "added 0, updated 0, unchanged 6, removed 0, errors 2" in text.stdout
+    assert f"posts/bad\\xff.md: {message}" in text.stderr
 
 
 # --- later runs -------------------------------------------------------------------------------
