@@ -45,13 +45,15 @@ def ingest(
     """Bring the store in line with `content_dir`; bad files are reported, never fatal."""
     taxonomy = load_taxonomy(content_dir / TAXONOMY_FILE)
     report = IngestReport()
-    files = scan(content_dir, report)
+    files, unreadable = scan(content_dir, report)
     known = _load_known(engine)
     stored = _stored_state(engine)
     changed = _changed(engine, content_dir, files, known, _fingerprint(taxonomy), stored, report)
     if on_total:
         on_total(len(changed))
-    writer = StoreWriter(engine, known, set(files), report)
+    # A piece whose file is in a folder that could not be read may still have it: not archived.
+    hidden = {k.path for k in known.values() if k.path and k.path.startswith(tuple(unreadable))}
+    writer = StoreWriter(engine, known, set(files) | hidden, report)
     for batch in _batched(_parse_all(content_dir, changed, taxonomy, workers), BATCH):
         writer.write(batch)
         if on_advance:
@@ -91,13 +93,22 @@ def _changed(
     return changed
 
 
-def scan(content_dir: Path, report: IngestReport) -> list[str]:
-    """Every `*.md` below `content_dir` (POSIX paths, sorted); names starting `_` or `.` skipped.
-    A path that is not UTF-8 is reported instead: the store keeps text, and it could not be
-    written there, nor printed."""
-    found = []
+def scan(content_dir: Path, report: IngestReport) -> tuple[list[str], list[str]]:
+    """Every `*.md` below `content_dir` (POSIX paths, sorted; names starting `_` or `.` skipped),
+    and the folders that could not be read, as path prefixes ("" for `content_dir` itself); each
+    of those is reported. A path that is not UTF-8 is reported instead of listed: the store keeps
+    text, and it could not be written there, nor printed."""
+    found: list[str] = []
+    unreadable: list[str] = []
     root_length = len(str(content_dir)) + 1
-    for root, dirs, names in os.walk(content_dir):
+
+    def cannot_read(error: OSError) -> None:
+        folder = os.fsdecode(error.filename or content_dir)[root_length:].replace(os.sep, "/")
+        unreadable.append(folder + "/" if folder else "")
+        why = f"cannot read the folder ({error.strerror}); its pieces are kept as they were"
+        report.fail(_printable(folder or "."), SourceError(why))
+
+    for root, dirs, names in os.walk(content_dir, onerror=cannot_read):
         dirs[:] = [d for d in dirs if not d.startswith(("_", "."))]
         prefix = root[root_length:].replace(os.sep, "/")
         prefix = prefix + "/" if prefix else ""
@@ -105,7 +116,7 @@ def scan(content_dir: Path, report: IngestReport) -> list[str]:
     unnamed = {rel for rel in found if not _is_text(rel)}
     for rel in sorted(unnamed):
         report.fail(_printable(rel), SourceError(NOT_UTF8_NAME))
-    return sorted(set(found) - unnamed)
+    return sorted(set(found) - unnamed), unreadable
 
 
 def _is_text(name: str) -> bool:

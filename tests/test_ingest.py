@@ -387,6 +387,35 @@ def test_a_renamed_file_keeps_its_piece(
     assert [r.note for r in revisions(engine, after.id)] == ["posts/cloud-basics.md", new_path]
 
 
+def test_an_unreadable_folder_is_reported_and_its_pieces_kept(
+    engine: Engine, content_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(content_dir, "posts/nodir/x.md", "---\ntitle: Behind a locked door\n---\n")
+    ingest(engine, content_dir)
+    before = snapshot(engine)
+    locked = str(content_dir / "posts" / "nodir")
+    scandir = os.scandir
+
+    def refuses_the_locked_folder(path: Any = ".") -> Any:
+        if os.fspath(path) == locked:
+            raise PermissionError(13, "Permission denied", path)
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuses_the_locked_folder)
+    error = {
+        "path": "posts/nodir",
+        "message": "cannot read the folder (Permission denied); its pieces are kept as they were",
+    }
+    assert ingest(engine, content_dir).as_json() == summary(unchanged=6, errors=[error])
+    assert snapshot(engine) == before  # not archived, no revision
+    write(content_dir, "posts/x.md", "---\ntitle: Same slug elsewhere\n---\n")
+    taken = ingest(engine, content_dir).errors  # its file may still be there: the slug is held
+    assert [e["path"] for e in taken] == ["posts/nodir", "posts/x.md"]
+    (content_dir / "posts" / "x.md").unlink()
+    monkeypatch.undo()
+    assert ingest(engine, content_dir).as_json() == summary(unchanged=7)
+
+
 def test_an_invalid_edit_keeps_the_last_good_version(engine: Engine, content_dir: Path) -> None:
     ingest(engine, content_dir)
     before = snapshot(engine)["cloud-basics"]
