@@ -319,15 +319,17 @@ class _Checker:
         return data
 
     def text(self, key: str, required: bool = False) -> str | None:
+        """The field's text, stripped; None when it is absent or only blank space."""
         value = self.meta.get(key)
-        if value is None or value == "":
-            if required:
-                self.fail(key, f"'{key}' is required; add a line '{key}: …' to the front matter")
-            return None
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, str | int | float)
+        ):
             self.fail(key, f"expected text, got a {_kind(value)}")
             return None
-        return str(value).strip()
+        text = "" if value is None else str(value).strip()
+        if not text and required:
+            self.fail(key, _required(key, blank=key in self.meta))
+        return text or None
 
     def slug(self, stem: str) -> str:
         given = self.text("slug")
@@ -345,8 +347,8 @@ class _Checker:
         if not is_slug(given):
             self.fail(
                 "slug",
-                f"'{given}' is not URL-safe (lower-case letters, digits and "
-                f"hyphens); try '{slugify(given)}'",
+                f"'{given}' is not URL-safe (lower-case letters, digits and hyphens); "
+                + _slug_hint(given),
             )
         elif len(given) > MAX_SLUG:
             self.fail("slug", f"the slug is over {MAX_SLUG} characters; shorten it")
@@ -355,7 +357,7 @@ class _Checker:
     def reference(self, key: str) -> str | None:
         value = self.text(key)
         if value is not None and (not is_slug(value) or len(value) > MAX_SLUG):
-            self.fail(key, f"'{value}' is not a piece slug; try '{slugify(value)[:MAX_SLUG]}'")
+            self.fail(key, f"'{value}' is not a piece slug; " + _slug_hint(value))
         return value
 
     def aliases(self) -> None:
@@ -384,7 +386,7 @@ class _Checker:
             if not all(isinstance(n, str) for n in names):
                 self.fail("authors", "expected a list of names")
                 return None
-            return ", ".join(names) or None
+            return ", ".join(name.strip() for name in names if name.strip()) or None
         return self.text("author")
 
     def moment(self, key: str) -> datetime | None:
@@ -452,6 +454,18 @@ class _Checker:
             else:
                 found.append((FREE_TAG, tag))
         return found
+
+
+def _required(key: str, blank: bool) -> str:
+    if blank:
+        return f"'{key}' is required and cannot be blank; fill it in"
+    return f"'{key}' is required; add a line '{key}: …' to the front matter"
+
+
+def _slug_hint(given: str) -> str:
+    """A slug made from what was written, or what a slug is made of when nothing can be."""
+    suggestion = slugify(given)[:MAX_SLUG]
+    return f"try '{suggestion}'" if suggestion else "write one with ASCII letters or digits"
 
 
 def _kind(value: Any) -> str:

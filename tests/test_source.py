@@ -61,6 +61,34 @@ def test_empty_front_matter_lacks_a_title(taxonomy: Taxonomy) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "front",
+    ['title: "   "', 'title: "\\t"', 'title: "\\u00a0"', "title:", 'title: ""', 'title = " \\t "'],
+    ids=["spaces", "tab", "no-break-space", "null", "empty", "toml"],
+)
+def test_a_blank_title_is_missing(taxonomy: Taxonomy, front: str) -> None:
+    fence = "+++" if " = " in front else "---"
+    assert problems(taxonomy, f"{fence}\n{front}\n{fence}\nBody\n") == [
+        "line 2, field 'title': 'title' is required and cannot be blank; fill it in"
+    ]
+
+
+def test_blank_text_is_no_text(taxonomy: Taxonomy) -> None:
+    text = '---\ntitle: T\nslug: " "\nsummary: "\\t"\nauthors: [" ", Ann]\n---\n'
+    data = parse(taxonomy, text, "posts/From The Name.md")
+    assert (data.slug, data.summary, data.author) == ("from-the-name", "", "Ann")
+
+
+def test_a_slug_with_nothing_to_suggest_says_what_a_slug_is(taxonomy: Taxonomy) -> None:
+    text = '---\ntitle: T\nslug: "???"\nderived_from: "日本"\n---\n'
+    assert problems(taxonomy, text) == [
+        "line 3, field 'slug': '???' is not URL-safe (lower-case letters, digits and hyphens); "
+        "write one with ASCII letters or digits",
+        "line 4, field 'derived_from': '日本' is not a piece slug; "
+        "write one with ASCII letters or digits",
+    ]
+
+
 def test_bad_dates_name_their_line_and_field(taxonomy: Taxonomy) -> None:
     text = "---\ntitle: T\ndate: next tuesday\npublishDate: [2025]\ndue: 2025\n---\n"
     hint = "write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"
