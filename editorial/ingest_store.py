@@ -6,16 +6,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, func, insert, update
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 
 from editorial import clock
 from editorial.db import session_scope
 from editorial.models import Piece, PieceTerm, Revision, Status
-from editorial.source import PieceData, SourceError
+from editorial.source import STATUSES, PieceData, SourceError
 
 PIECE = Piece.__table__  # type: ignore[attr-defined]
 TERM = PieceTerm.__table__  # type: ignore[attr-defined]
 REVISION = Revision.__table__  # type: ignore[attr-defined]
+_SNAPSHOT = (PIECE.c.status, PIECE.c.title, PIECE.c.front_matter, PIECE.c.body)
 # A file read again rewrites its piece; `modified_at` changes only when a moment is given.
 _UPDATE = (
     update(PIECE)
@@ -82,6 +83,7 @@ class StoreWriter:
         self.by_path = {k.path: k for k in known.values() if k.path}
         self.claimed: dict[str, str] = {}  # slug -> file that took it in this run
         self.conflicted: list[tuple[str, str, PieceData, Known]] = []
+        self.returned: list[tuple[str, Known]] = []  # unchanged files back after going missing
         self.stats: dict[str, str | None] = {}  # path -> size:mtime stamp read before parsing
 
     def write(self, batch: list[tuple[str, str, PieceData | list[SourceError]]]) -> None:
@@ -101,6 +103,7 @@ class StoreWriter:
         stamp = clock.now()
         with self.engine.begin() as connection:
             self._keep_both(connection, stamp)
+            self._bring_back(connection, stamp)
             inserted = self._insert(connection, inserts, stamp)
             revised = self._update(connection, updates, stamp)
             self._terms_and_revisions(connection, inserted + updates, inserted + revised, stamp)
@@ -207,13 +210,16 @@ class StoreWriter:
 
     def _diverged(self, rel: str, digest: str, data: PieceData, target: Known) -> bool:
         """Whether the piece changed through the service since its file was last read; then
-        an unchanged file is left alone and a changed one is kept beside it as a conflict."""
+        an unchanged file is left alone (one back after going missing brings its piece back, with
+        the service's content) and a changed one is kept beside it as a conflict."""
         if target.synced is None or target.synced == target.version:
             return False
-        if digest == target.hash and not target.missing:
-            self.report.unchanged += 1
-        else:
+        if digest != target.hash:
             self.conflicted.append((rel, digest, data, target))
+        elif target.missing:
+            self.returned.append((rel, target))
+        else:
+            self.report.unchanged += 1
         return True
 
     def _keep_both(self, connection: Any, stamp: Any) -> None:
@@ -258,6 +264,46 @@ class StoreWriter:
             self.report.conflicts.append({"path": rel, "message": _conflict_message(target)})
         self.conflicted.clear()
 
+    def _bring_back(self, connection: Any, stamp: Any) -> None:
+        """Restore each piece whose file came back with the bytes last read: the piece keeps
+        the service's content and takes back the status it had before it was archived."""
+        for rel, target in self.returned:
+            row = connection.execute(select(*_SNAPSHOT).where(PIECE.c.id == target.id)).one()
+            status = row.status
+            before = (row.front_matter or {}).get("status")  # the service's last snapshot
+            if status == Status.ARCHIVED and before in STATUSES:
+                status = before
+            target.version += 1
+            target.path, target.missing = rel, False
+            connection.execute(
+                update(PIECE)
+                .where(PIECE.c.id == target.id)
+                .values(
+                    version=target.version,
+                    status=status,
+                    source_path=rel,
+                    source_stat=self.stats.get(rel),
+                    missing_since=None,
+                    updated_at=stamp,
+                )
+            )
+            connection.execute(
+                insert(REVISION).values(
+                    piece_id=target.id,
+                    number=target.version,
+                    created_at=stamp,
+                    actor="ingest",
+                    origin="file",
+                    source_hash=target.hash,
+                    title=row.title,
+                    front_matter=row.front_matter,
+                    body=row.body,
+                    note=f"source file {rel} is back unchanged; the service's changes are kept",
+                )
+            )
+        self.report.updated += len(self.returned)
+        self.returned.clear()
+
     def mark_removed(self) -> None:
         """Pieces whose file is gone are archived and flagged missing, never deleted."""
         gone = [
@@ -272,8 +318,10 @@ class StoreWriter:
             for known in gone:
                 piece = session.get(Piece, known.id)
                 assert piece is not None
+                in_step = piece.synced_version == piece.version
                 piece.version += 1
-                piece.synced_version = piece.version
+                if in_step:  # else a service change is still unsynced: a file back must not undo it
+                    piece.synced_version = piece.version
                 piece.status, piece.missing_since, piece.updated_at = Status.ARCHIVED, stamp, stamp
                 session.add(piece)
                 session.add(
