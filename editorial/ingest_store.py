@@ -83,7 +83,7 @@ class StoreWriter:
         self.by_path = {k.path: k for k in known.values() if k.path}
         self.claimed: dict[str, str] = {}  # slug -> file that took it in this run
         self.conflicted: list[tuple[str, str, PieceData, Known]] = []
-        self.returned: list[tuple[str, Known]] = []  # unchanged files back after going missing
+        self.returned: list[tuple[str, Known]] = []  # unchanged files moved or back from missing
         self.stats: dict[str, str | None] = {}  # path -> size:mtime stamp read before parsing
 
     def write(self, batch: list[tuple[str, str, PieceData | list[SourceError]]]) -> None:
@@ -210,13 +210,14 @@ class StoreWriter:
 
     def _diverged(self, rel: str, digest: str, data: PieceData, target: Known) -> bool:
         """Whether the piece changed through the service since its file was last read; then
-        an unchanged file is left alone (one back after going missing brings its piece back, with
-        the service's content) and a changed one is kept beside it as a conflict."""
+        an unchanged file is left alone (one that moved, or came back after going missing, takes
+        its piece along with the service's content) and a changed one is kept beside it as a
+        conflict."""
         if target.synced is None or target.synced == target.version:
             return False
         if digest != target.hash:
             self.conflicted.append((rel, digest, data, target))
-        elif target.missing:
+        elif target.missing or target.path != rel:
             self.returned.append((rel, target))
         else:
             self.report.unchanged += 1
@@ -265,22 +266,18 @@ class StoreWriter:
         self.conflicted.clear()
 
     def _bring_back(self, connection: Any, stamp: Any) -> None:
-        """Restore each piece whose file came back with the bytes last read: the piece keeps
-        the service's content and takes back the status it had before it was archived."""
+        """Follow each file that moved, or came back, with the bytes last read: the piece keeps
+        the service's content and records the file's path."""
         for rel, target in self.returned:
+            what = "is back" if target.missing else f"moved from {target.path}"
             row = connection.execute(select(*_SNAPSHOT).where(PIECE.c.id == target.id)).one()
-            status = row.status
-            before = (row.front_matter or {}).get("status")  # the service's last snapshot
-            if status == Status.ARCHIVED and before in STATUSES:
-                status = before
             target.version += 1
-            target.path, target.missing = rel, False
             connection.execute(
                 update(PIECE)
                 .where(PIECE.c.id == target.id)
                 .values(
                     version=target.version,
-                    status=status,
+                    status=_status_back(row) if target.missing else row.status,
                     source_path=rel,
                     source_stat=self.stats.get(rel),
                     missing_since=None,
@@ -298,9 +295,10 @@ class StoreWriter:
                     title=row.title,
                     front_matter=row.front_matter,
                     body=row.body,
-                    note=f"source file {rel} is back unchanged; the service's changes are kept",
+                    note=f"source file {rel} {what} unchanged; the service's changes are kept",
                 )
             )
+            target.path, target.missing = rel, False
         self.report.updated += len(self.returned)
         self.returned.clear()
 
@@ -340,6 +338,13 @@ class StoreWriter:
                 )
                 known.missing = True
         self.report.removed += len(gone)
+
+
+def _status_back(row: Any) -> str:
+    """The status a piece archived for its missing file had before: the service's snapshot of
+    it (every change through the service records one) still holds it."""
+    before = (row.front_matter or {}).get("status")
+    return before if row.status == Status.ARCHIVED and before in STATUSES else row.status
 
 
 def _conflict_message(target: Known) -> str:

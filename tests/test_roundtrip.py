@@ -250,3 +250,35 @@ def test_a_file_back_unchanged_after_going_missing_keeps_a_service_change(
     assert [c["path"] for c in ingest(engine, content_dir).conflicts] == [
         "posts/cloud-basics.md"
     ]  # an edit of the file after the service's is still a conflict, not an overwrite
+
+
+def test_an_unchanged_file_moved_after_a_service_change_takes_its_piece_along(
+    engine: Engine, content_dir: Path
+) -> None:
+    path = content_dir / "posts" / "cloud-basics.md"
+    ingest(engine, content_dir)
+    edit_through_the_service(engine, "cloud-basics", "Written in the service.\n")
+    moved = content_dir / "posts" / "sub" / "cloud-basics.md"
+    moved.parent.mkdir()
+    path.rename(moved)
+    report = ingest(engine, content_dir)
+    assert (report.updated, report.unchanged, report.removed, report.conflicts) == (1, 5, 0, [])
+    piece = stored(engine, "cloud-basics")
+    assert (piece.source_path, piece.status, piece.missing_since) == (
+        "posts/sub/cloud-basics.md",
+        "published",
+        None,
+    )
+    assert piece.body == "Written in the service.\n"
+    with Session(engine) as session:
+        last = session.exec(
+            select(Revision).where(Revision.piece_id == piece.id).order_by(Revision.number.desc())
+        ).first()
+    assert last is not None and (last.number, last.body) == (3, "Written in the service.\n")
+    assert last.note == (
+        "source file posts/sub/cloud-basics.md moved from posts/cloud-basics.md unchanged; "
+        "the service's changes are kept"
+    )
+    again = ingest(engine, content_dir)
+    assert (again.unchanged, again.updated, again.removed) == (6, 0, 0)
+    assert stored(engine, "cloud-basics").body == "Written in the service.\n"
