@@ -16,10 +16,10 @@ from sqlalchemy import Engine, bindparam, select, update
 from sqlmodel import col
 
 from editorial.db import session_scope
-from editorial.ingest_store import PIECE, IngestReport, Known, StoreWriter
+from editorial.ingest_store import PIECE, IngestReport, Known, Parsed, StoreWriter
 from editorial.markdown import RENDER_VERSION
 from editorial.models import StoreState
-from editorial.source import InvalidSource, PieceData, SourceError, parse_source
+from editorial.source import InvalidSource, SourceError, parse_source
 from editorial.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 
 TAXONOMY_FILE = "taxonomy.yaml"
@@ -53,11 +53,12 @@ def ingest(
         on_total(len(changed))
     # A piece whose file is in a folder that could not be read may still have it: not archived.
     hidden = {k.path for k in known.values() if k.path and k.path.startswith(tuple(unreadable))}
-    writer = StoreWriter(engine, known, set(files) | hidden, report)
+    writer = StoreWriter(engine, known, set(files) | hidden, report, set(changed))
     for batch in _batched(_parse_all(content_dir, changed, taxonomy, workers), BATCH):
         writer.write(batch)
         if on_advance:
             on_advance(len(batch))
+    writer.finish()
     writer.mark_removed()
     invalid = json.dumps(sorted({error["path"] for error in report.errors}))
     state = {FINGERPRINT_KEY: _fingerprint(taxonomy), INVALID_KEY: invalid}
@@ -173,9 +174,6 @@ def _restamp(engine: Engine, rows: list[dict[str, Any]]) -> None:
 
 def _digest(raw: bytes) -> str:
     return hashlib.blake2b(raw, digest_size=16).hexdigest()
-
-
-Parsed = tuple[str, str, str | None, PieceData | list[SourceError]]  # path, hash, stat, result
 
 
 class _Parser:

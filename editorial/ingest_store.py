@@ -17,6 +17,8 @@ PIECE = Piece.__table__  # type: ignore[attr-defined]
 TERM = PieceTerm.__table__  # type: ignore[attr-defined]
 REVISION = Revision.__table__  # type: ignore[attr-defined]
 _SNAPSHOT = (PIECE.c.status, PIECE.c.title, PIECE.c.front_matter, PIECE.c.body)
+_RENAME = update(PIECE).where(PIECE.c.id == bindparam("b_id")).values(slug=bindparam("b_slug"))
+Parsed = tuple[str, str, str | None, PieceData | list[SourceError]]  # path, hash, stat, result
 # A file read again rewrites its piece; `modified_at` changes only when a moment is given.
 _UPDATE = (
     update(PIECE)
@@ -74,27 +76,43 @@ class StoreWriter:
     """Decides what each parsed file means for the store and writes it, one batch a transaction."""
 
     def __init__(
-        self, engine: Engine, known: dict[str, Known], present: set[str], report: IngestReport
+        self,
+        engine: Engine,
+        known: dict[str, Known],
+        present: set[str],
+        report: IngestReport,
+        parsing: set[str] | None = None,
     ) -> None:
         self.engine = engine
         self.known = known
         self.present = present
         self.report = report
+        self.parsing = parsing or set()  # the files read this run: their slugs may change
+        self.settled: set[str] = set()  # files read and decided
+        self.waiting: list[Parsed] = []  # files wanting a slug whose file is not yet decided
         self.by_path = {k.path: k for k in known.values() if k.path}
         self.claimed: dict[str, str] = {}  # slug -> file that took it in this run
         self.conflicted: list[tuple[str, str, PieceData, Known]] = []
         self.returned: list[tuple[str, Known]] = []  # unchanged files moved or back from missing
         self.stats: dict[str, str | None] = {}  # path -> size:mtime stamp read before parsing
 
-    def write(self, batch: list[tuple[str, str, PieceData | list[SourceError]]]) -> None:
+    def write(self, batch: list[Parsed], releasing: frozenset[str] | None = None) -> None:
+        """Store a batch of parsed files; a file wanting a slug held by a piece whose file is
+        still to be read waits for `finish` (which passes `releasing`), as that file may give
+        the slug up."""
         inserts, updates = [], []
         for rel, digest, stat, parsed in batch:
             self.stats[rel] = stat
+            waits = releasing is None and not isinstance(parsed, list)
+            if waits and self._must_wait(rel, parsed):
+                self.waiting.append((rel, digest, stat, parsed))
+                continue
+            self.settled.add(rel)
             if isinstance(parsed, list):
                 for error in parsed:
                     self.report.fail(rel, error)
                 continue
-            target = self._target(rel, parsed)
+            target = self._target(rel, parsed, releasing or frozenset())
             if target and self._diverged(rel, digest, parsed, target):
                 continue
             if target is False:
@@ -104,32 +122,87 @@ class StoreWriter:
         with self.engine.begin() as connection:
             self._keep_both(connection, stamp)
             self._bring_back(connection, stamp)
+            revised = self._update(connection, updates, stamp)  # first: it frees slugs
             inserted = self._insert(connection, inserts, stamp)
-            revised = self._update(connection, updates, stamp)
             self._terms_and_revisions(connection, inserted + updates, inserted + revised, stamp)
         self.report.added += len(inserts)
         self.report.updated += len(updates)
 
-    def _target(self, rel: str, data: PieceData) -> Known | bool | None:
-        """The stored piece this file updates, None for a new one, False when the slug clashes."""
-        if data.slug in self.claimed:
-            self._clash(rel, data.slug, f"'{self.claimed[data.slug]}'")
-            return False
-        self.claimed[data.slug] = rel
-        own = self.by_path.get(rel)
+    def finish(self) -> None:
+        """Decide the files that waited, together and in one transaction: a slug held by a
+        piece whose file now claims another is free to take (two files may swap slugs); a file
+        that keeps its slug keeps it against a newcomer."""
+        waiting, self.waiting = sorted(self.waiting, key=lambda item: item[0]), []
+        refused: dict[str, str] = {}
+        while True:  # refusing one file may keep its piece's slug taken: until nothing changes
+            releasing = self._releasing(waiting, refused)
+            claimed = dict(self.claimed)
+            for rel, _digest, _stat, data in waiting:
+                if rel not in refused:
+                    _, other = self._claim(rel, data.slug, releasing, claimed)
+                    if other is None:
+                        claimed[data.slug] = rel
+                    else:
+                        refused[rel] = other
+            if releasing == self._releasing(waiting, refused):
+                break
+        for rel, _digest, _stat, data in waiting:
+            if rel in refused:
+                self.settled.add(rel)
+                self._clash(rel, data.slug, refused[rel])
+        accepted = [item for item in waiting if item[0] not in refused]
+        if accepted:
+            self.write(accepted, self._releasing(waiting, refused))
+
+    def _must_wait(self, rel: str, data: PieceData) -> bool:
         holder = self.known.get(data.slug)
-        if holder is None or holder is own:
-            return own
+        return (
+            holder is not None
+            and holder.path not in (None, rel)
+            and holder.path in self.parsing
+            and holder.path not in self.settled
+        )
+
+    def _releasing(self, waiting: list[Parsed], refused: dict[str, str]) -> frozenset[str]:
+        """The waiting files that take a slug other than their piece's, freeing that one (not
+        a piece changed through the service: it keeps its slug, the file becomes a conflict)."""
+        return frozenset(
+            rel
+            for rel, _digest, _stat, data in waiting
+            if rel not in refused
+            and (own := self.by_path.get(rel))
+            and own.slug != data.slug
+            and own.synced in (None, own.version)
+        )
+
+    def _target(
+        self, rel: str, data: PieceData, releasing: frozenset[str] = frozenset()
+    ) -> Known | bool | None:
+        """The stored piece this file updates, None for a new one, False when the slug clashes."""
+        target, other = self._claim(rel, data.slug, releasing, self.claimed)
+        if other is not None:
+            return self._clash(rel, data.slug, other)
+        self.claimed[data.slug] = rel
+        return target
+
+    def _claim(
+        self, rel: str, slug: str, releasing: frozenset[str], claimed: dict[str, str]
+    ) -> tuple[Known | None, str | None]:
+        """The piece `rel` would write with `slug` (None: a new one), or who else holds it.
+        `releasing`: files whose pieces give their slugs up in the same transaction."""
+        own = self.by_path.get(rel)
+        holder = self.known.get(slug)
+        if slug in claimed:
+            return None, f"'{claimed[slug]}'"
+        if holder is None or holder is own or holder.path in releasing:
+            return own, None
         if holder.path is None:
-            self._clash(rel, data.slug, "a piece created in the editor (not from a file)")
-        elif holder.path in self.present:
-            self._clash(rel, data.slug, f"'{holder.path}'")
-        else:
-            return holder if own is None else self._clash(rel, data.slug, f"'{holder.path}'")
-        return False
+            return None, "a piece created in the editor (not from a file)"
+        if holder.path in self.present or own is not None:
+            return None, f"'{holder.path}'"
+        return holder, None  # its file is gone: this file is now the piece's
 
     def _clash(self, rel: str, slug: str, other: str) -> bool:
-        self.claimed.setdefault(slug, rel)
         self.report.fail(
             rel,
             SourceError(
@@ -162,6 +235,9 @@ class StoreWriter:
         only re-validated after a taxonomy or renderer change."""
         if not items:
             return []
+        renamed = [{"b_id": t.id, "b_slug": f"~{t.id}"} for _, _, d, t in items if t.slug != d.slug]
+        if renamed:  # out of each other's way first: two pieces may swap slugs
+            connection.execute(_RENAME, renamed)
         rows, revised = [], []
         for rel, digest, data, target in items:
             if target.slug != data.slug:

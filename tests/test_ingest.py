@@ -295,6 +295,64 @@ def test_a_path_that_is_not_utf8_is_reported_and_the_rest_stored(
     assert f"posts/bad\\xff.md: {message}" in text.stderr
 
 
+def slugged(slug: str, title: str = "Piece") -> str:
+    return f"---\ntitle: {title}\nslug: {slug}\n---\nBody\n"
+
+
+def duplicate(rel: str, slug: str, other: str) -> dict[str, str]:
+    message = f"field 'slug': duplicate slug '{slug}': also used by '{other}'; "
+    return {"path": rel, "message": message + "give one of them another 'slug:'"}
+
+
+def test_two_files_may_swap_slugs(engine: Engine, content_dir: Path) -> None:
+    write(content_dir, "a.md", slugged("x", "A"))
+    write(content_dir, "b.md", slugged("y", "B"))
+    ingest(engine, content_dir)
+    ids = {piece(engine, "x").id: "A", piece(engine, "y").id: "B"}
+    write(content_dir, "a.md", slugged("y", "A"))
+    write(content_dir, "b.md", slugged("x", "B"))
+    assert ingest(engine, content_dir).as_json() == summary(updated=2, unchanged=6)
+    after = {slug: piece(engine, slug) for slug in ("x", "y")}
+    assert (after["y"].source_path, after["x"].source_path) == ("a.md", "b.md")
+    assert {p.id: p.title for p in after.values()} == ids  # each piece follows its file
+    assert ingest(engine, content_dir).as_json() == summary(unchanged=8)
+
+
+def test_a_slug_handed_over_in_one_run_is_taken(engine: Engine, content_dir: Path) -> None:
+    write(content_dir, "b.md", slugged("x", "B"))
+    ingest(engine, content_dir)
+    write(content_dir, "b.md", slugged("z", "B"))
+    write(content_dir, "a.md", slugged("x", "A"))  # read before b.md
+    assert ingest(engine, content_dir).as_json() == summary(added=1, updated=1, unchanged=6)
+    assert (piece(engine, "x").source_path, piece(engine, "z").source_path) == ("a.md", "b.md")
+
+
+def test_a_file_keeps_its_slug_against_a_newcomer(engine: Engine, content_dir: Path) -> None:
+    write(content_dir, "z.md", slugged("x", "Z"))
+    ingest(engine, content_dir)
+    write(content_dir, "z.md", slugged("x", "Z, edited"))
+    write(content_dir, "a.md", slugged("x", "A"))
+    report = ingest(engine, content_dir)
+    assert report.as_json() == summary(
+        updated=1, unchanged=6, errors=[duplicate("a.md", "x", "z.md")]
+    )
+    assert (piece(engine, "x").source_path, piece(engine, "x").title) == ("z.md", "Z, edited")
+
+
+def test_a_slug_is_not_free_while_its_file_cannot_move_off_it(
+    engine: Engine, content_dir: Path
+) -> None:
+    write(content_dir, "a.md", slugged("x", "A"))
+    write(content_dir, "b.md", slugged("y", "B"))
+    write(content_dir, "c.md", slugged("w", "C"))
+    ingest(engine, content_dir)
+    write(content_dir, "a.md", slugged("y", "A"))  # waits for b.md to give y up
+    write(content_dir, "b.md", slugged("w", "B"))  # which it cannot: c.md keeps w
+    errors = [duplicate("b.md", "w", "c.md"), duplicate("a.md", "y", "b.md")]  # a.md waited
+    assert ingest(engine, content_dir).as_json() == summary(unchanged=7, errors=errors)
+    assert [piece(engine, s).source_path for s in ("x", "y", "w")] == ["a.md", "b.md", "c.md"]
+
+
 # --- later runs -------------------------------------------------------------------------------
 
 
