@@ -16,10 +16,10 @@ from sqlalchemy import Engine, bindparam, select, update
 from sqlmodel import col
 
 from editorial.db import session_scope
-from editorial.ingest_store import PIECE, IngestReport, Known, StoreWriter
+from editorial.ingest_store import PIECE, IngestReport, Known, Parsed, StoreWriter
 from editorial.markdown import RENDER_VERSION
 from editorial.models import StoreState
-from editorial.source import InvalidSource, PieceData, SourceError, parse_source
+from editorial.source import InvalidSource, SourceError, parse_source
 from editorial.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 
 TAXONOMY_FILE = "taxonomy.yaml"
@@ -28,6 +28,7 @@ RACY_NS = 2_000_000_000  # a file modified this close to the run is always hashe
 PARALLEL_FROM = 200  # below this many changed files a process pool costs more than it saves
 FINGERPRINT_KEY = "ingest.fingerprint"
 INVALID_KEY = "ingest.invalid"  # files that failed the last run: read again until they pass
+NOT_UTF8_NAME = "the path is not UTF-8 text (each \\x.. is a byte that is not); rename it"
 
 
 Progress = Callable[[int], None]
@@ -44,17 +45,20 @@ def ingest(
     """Bring the store in line with `content_dir`; bad files are reported, never fatal."""
     taxonomy = load_taxonomy(content_dir / TAXONOMY_FILE)
     report = IngestReport()
-    files = scan(content_dir)
+    files, unreadable = scan(content_dir, report)
     known = _load_known(engine)
     stored = _stored_state(engine)
     changed = _changed(engine, content_dir, files, known, _fingerprint(taxonomy), stored, report)
     if on_total:
         on_total(len(changed))
-    writer = StoreWriter(engine, known, set(files), report)
+    # A piece whose file is in a folder that could not be read may still have it: not archived.
+    hidden = {k.path for k in known.values() if k.path and k.path.startswith(tuple(unreadable))}
+    writer = StoreWriter(engine, known, set(files) | hidden, report, set(changed))
     for batch in _batched(_parse_all(content_dir, changed, taxonomy, workers), BATCH):
         writer.write(batch)
         if on_advance:
             on_advance(len(batch))
+    writer.finish()
     writer.mark_removed()
     invalid = json.dumps(sorted({error["path"] for error in report.errors}))
     state = {FINGERPRINT_KEY: _fingerprint(taxonomy), INVALID_KEY: invalid}
@@ -90,16 +94,44 @@ def _changed(
     return changed
 
 
-def scan(content_dir: Path) -> list[str]:
-    """Every `*.md` below `content_dir` (POSIX paths, sorted); names starting `_` or `.` skipped."""
-    found = []
+def scan(content_dir: Path, report: IngestReport) -> tuple[list[str], list[str]]:
+    """Every `*.md` below `content_dir` (POSIX paths, sorted; names starting `_` or `.` skipped),
+    and the folders that could not be read, as path prefixes ("" for `content_dir` itself); each
+    of those is reported. A path that is not UTF-8 is reported instead of listed: the store keeps
+    text, and it could not be written there, nor printed."""
+    found: list[str] = []
+    unreadable: list[str] = []
     root_length = len(str(content_dir)) + 1
-    for root, dirs, names in os.walk(content_dir):
+
+    def cannot_read(error: OSError) -> None:
+        folder = os.fsdecode(error.filename or content_dir)[root_length:].replace(os.sep, "/")
+        unreadable.append(folder + "/" if folder else "")
+        why = f"cannot read the folder ({error.strerror}); its pieces are kept as they were"
+        report.fail(_printable(folder or "."), SourceError(why))
+
+    for root, dirs, names in os.walk(content_dir, onerror=cannot_read):
         dirs[:] = [d for d in dirs if not d.startswith(("_", "."))]
         prefix = root[root_length:].replace(os.sep, "/")
         prefix = prefix + "/" if prefix else ""
         found += [prefix + n for n in names if n.endswith(".md") and not n.startswith(("_", "."))]
-    return sorted(found)
+    unnamed = {rel for rel in found if not _is_text(rel)}
+    for rel in sorted(unnamed):
+        report.fail(_printable(rel), SourceError(NOT_UTF8_NAME))
+    return sorted(set(found) - unnamed), unreadable
+
+
+def _is_text(name: str) -> bool:
+    """False for a name with bytes that are not UTF-8 (os gives them as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(name: str) -> str:
+    """The name with each byte that is not UTF-8 written as a backslash escape (\\xff)."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def _fingerprint_files(
@@ -142,9 +174,6 @@ def _restamp(engine: Engine, rows: list[dict[str, Any]]) -> None:
 
 def _digest(raw: bytes) -> str:
     return hashlib.blake2b(raw, digest_size=16).hexdigest()
-
-
-Parsed = tuple[str, str, str | None, PieceData | list[SourceError]]  # path, hash, stat, result
 
 
 class _Parser:

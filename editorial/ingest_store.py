@@ -6,16 +6,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, func, insert, update
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 
 from editorial import clock
 from editorial.db import session_scope
 from editorial.models import Piece, PieceTerm, Revision, Status
-from editorial.source import PieceData, SourceError
+from editorial.source import STATUSES, PieceData, SourceError
 
 PIECE = Piece.__table__  # type: ignore[attr-defined]
 TERM = PieceTerm.__table__  # type: ignore[attr-defined]
 REVISION = Revision.__table__  # type: ignore[attr-defined]
+_SNAPSHOT = (PIECE.c.status, PIECE.c.title, PIECE.c.front_matter, PIECE.c.body)
+_RENAME = update(PIECE).where(PIECE.c.id == bindparam("b_id")).values(slug=bindparam("b_slug"))
+Parsed = tuple[str, str, str | None, PieceData | list[SourceError]]  # path, hash, stat, result
 # A file read again rewrites its piece; `modified_at` changes only when a moment is given.
 _UPDATE = (
     update(PIECE)
@@ -73,26 +76,43 @@ class StoreWriter:
     """Decides what each parsed file means for the store and writes it, one batch a transaction."""
 
     def __init__(
-        self, engine: Engine, known: dict[str, Known], present: set[str], report: IngestReport
+        self,
+        engine: Engine,
+        known: dict[str, Known],
+        present: set[str],
+        report: IngestReport,
+        parsing: set[str] | None = None,
     ) -> None:
         self.engine = engine
         self.known = known
         self.present = present
         self.report = report
+        self.parsing = parsing or set()  # the files read this run: their slugs may change
+        self.settled: set[str] = set()  # files read and decided
+        self.waiting: list[Parsed] = []  # files wanting a slug whose file is not yet decided
         self.by_path = {k.path: k for k in known.values() if k.path}
         self.claimed: dict[str, str] = {}  # slug -> file that took it in this run
         self.conflicted: list[tuple[str, str, PieceData, Known]] = []
+        self.returned: list[tuple[str, Known]] = []  # unchanged files moved or back from missing
         self.stats: dict[str, str | None] = {}  # path -> size:mtime stamp read before parsing
 
-    def write(self, batch: list[tuple[str, str, PieceData | list[SourceError]]]) -> None:
+    def write(self, batch: list[Parsed], releasing: frozenset[str] | None = None) -> None:
+        """Store a batch of parsed files; a file wanting a slug held by a piece whose file is
+        still to be read waits for `finish` (which passes `releasing`), as that file may give
+        the slug up."""
         inserts, updates = [], []
         for rel, digest, stat, parsed in batch:
             self.stats[rel] = stat
+            waits = releasing is None and not isinstance(parsed, list)
+            if waits and self._must_wait(rel, parsed):
+                self.waiting.append((rel, digest, stat, parsed))
+                continue
+            self.settled.add(rel)
             if isinstance(parsed, list):
                 for error in parsed:
                     self.report.fail(rel, error)
                 continue
-            target = self._target(rel, parsed)
+            target = self._target(rel, parsed, releasing or frozenset())
             if target and self._diverged(rel, digest, parsed, target):
                 continue
             if target is False:
@@ -101,32 +121,88 @@ class StoreWriter:
         stamp = clock.now()
         with self.engine.begin() as connection:
             self._keep_both(connection, stamp)
+            self._bring_back(connection, stamp)
+            revised = self._update(connection, updates, stamp)  # first: it frees slugs
             inserted = self._insert(connection, inserts, stamp)
-            revised = self._update(connection, updates, stamp)
             self._terms_and_revisions(connection, inserted + updates, inserted + revised, stamp)
         self.report.added += len(inserts)
         self.report.updated += len(updates)
 
-    def _target(self, rel: str, data: PieceData) -> Known | bool | None:
-        """The stored piece this file updates, None for a new one, False when the slug clashes."""
-        if data.slug in self.claimed:
-            self._clash(rel, data.slug, f"'{self.claimed[data.slug]}'")
-            return False
-        self.claimed[data.slug] = rel
-        own = self.by_path.get(rel)
+    def finish(self) -> None:
+        """Decide the files that waited, together and in one transaction: a slug held by a
+        piece whose file now claims another is free to take (two files may swap slugs); a file
+        that keeps its slug keeps it against a newcomer."""
+        waiting, self.waiting = sorted(self.waiting, key=lambda item: item[0]), []
+        refused: dict[str, str] = {}
+        while True:  # refusing one file may keep its piece's slug taken: until nothing changes
+            releasing = self._releasing(waiting, refused)
+            claimed = dict(self.claimed)
+            for rel, _digest, _stat, data in waiting:
+                if rel not in refused:
+                    _, other = self._claim(rel, data.slug, releasing, claimed)
+                    if other is None:
+                        claimed[data.slug] = rel
+                    else:
+                        refused[rel] = other
+            if releasing == self._releasing(waiting, refused):
+                break
+        for rel, _digest, _stat, data in waiting:
+            if rel in refused:
+                self.settled.add(rel)
+                self._clash(rel, data.slug, refused[rel])
+        accepted = [item for item in waiting if item[0] not in refused]
+        if accepted:
+            self.write(accepted, self._releasing(waiting, refused))
+
+    def _must_wait(self, rel: str, data: PieceData) -> bool:
         holder = self.known.get(data.slug)
-        if holder is None or holder is own:
-            return own
+        return (
+            holder is not None
+            and holder.path not in (None, rel)
+            and holder.path in self.parsing
+            and holder.path not in self.settled
+        )
+
+    def _releasing(self, waiting: list[Parsed], refused: dict[str, str]) -> frozenset[str]:
+        """The waiting files that take a slug other than their piece's, freeing that one (not
+        a piece changed through the service: it keeps its slug, the file becomes a conflict)."""
+        return frozenset(
+            rel
+            for rel, _digest, _stat, data in waiting
+            if rel not in refused
+            and (own := self.by_path.get(rel))
+            and own.slug != data.slug
+            and own.synced in (None, own.version)
+        )
+
+    def _target(
+        self, rel: str, data: PieceData, releasing: frozenset[str] = frozenset()
+    ) -> Known | bool | None:
+        """The stored piece this file updates, None for a new one, False when the slug clashes."""
+        target, other = self._claim(rel, data.slug, releasing, self.claimed)
+        if other is not None:
+            return self._clash(rel, data.slug, other)
+        self.claimed[data.slug] = rel
+        return target
+
+    def _claim(
+        self, rel: str, slug: str, releasing: frozenset[str], claimed: dict[str, str]
+    ) -> tuple[Known | None, str | None]:
+        """The piece `rel` would write with `slug` (None: a new one), or who else holds it.
+        `releasing`: files whose pieces give their slugs up in the same transaction."""
+        own = self.by_path.get(rel)
+        holder = self.known.get(slug)
+        if slug in claimed:
+            return None, f"'{claimed[slug]}'"
+        if holder is None or holder is own or holder.path in releasing:
+            return own, None
         if holder.path is None:
-            self._clash(rel, data.slug, "a piece created in the editor (not from a file)")
-        elif holder.path in self.present:
-            self._clash(rel, data.slug, f"'{holder.path}'")
-        else:
-            return holder if own is None else self._clash(rel, data.slug, f"'{holder.path}'")
-        return False
+            return None, "a piece created in the editor (not from a file)"
+        if holder.path in self.present or own is not None:
+            return None, f"'{holder.path}'"
+        return holder, None  # its file is gone: this file is now the piece's
 
     def _clash(self, rel: str, slug: str, other: str) -> bool:
-        self.claimed.setdefault(slug, rel)
         self.report.fail(
             rel,
             SourceError(
@@ -159,6 +235,9 @@ class StoreWriter:
         only re-validated after a taxonomy or renderer change."""
         if not items:
             return []
+        renamed = [{"b_id": t.id, "b_slug": f"~{t.id}"} for _, _, d, t in items if t.slug != d.slug]
+        if renamed:  # out of each other's way first: two pieces may swap slugs
+            connection.execute(_RENAME, renamed)
         rows, revised = [], []
         for rel, digest, data, target in items:
             if target.slug != data.slug:
@@ -207,13 +286,17 @@ class StoreWriter:
 
     def _diverged(self, rel: str, digest: str, data: PieceData, target: Known) -> bool:
         """Whether the piece changed through the service since its file was last read; then
-        an unchanged file is left alone and a changed one is kept beside it as a conflict."""
+        an unchanged file is left alone (one that moved, or came back after going missing, takes
+        its piece along with the service's content) and a changed one is kept beside it as a
+        conflict."""
         if target.synced is None or target.synced == target.version:
             return False
-        if digest == target.hash and not target.missing:
-            self.report.unchanged += 1
-        else:
+        if digest != target.hash:
             self.conflicted.append((rel, digest, data, target))
+        elif target.missing or target.path != rel:
+            self.returned.append((rel, target))
+        else:
+            self.report.unchanged += 1
         return True
 
     def _keep_both(self, connection: Any, stamp: Any) -> None:
@@ -258,6 +341,43 @@ class StoreWriter:
             self.report.conflicts.append({"path": rel, "message": _conflict_message(target)})
         self.conflicted.clear()
 
+    def _bring_back(self, connection: Any, stamp: Any) -> None:
+        """Follow each file that moved, or came back, with the bytes last read: the piece keeps
+        the service's content and records the file's path."""
+        for rel, target in self.returned:
+            what = "is back" if target.missing else f"moved from {target.path}"
+            row = connection.execute(select(*_SNAPSHOT).where(PIECE.c.id == target.id)).one()
+            target.version += 1
+            connection.execute(
+                update(PIECE)
+                .where(PIECE.c.id == target.id)
+                .values(
+                    version=target.version,
+                    status=_status_back(row) if target.missing else row.status,
+                    source_path=rel,
+                    source_stat=self.stats.get(rel),
+                    missing_since=None,
+                    updated_at=stamp,
+                )
+            )
+            connection.execute(
+                insert(REVISION).values(
+                    piece_id=target.id,
+                    number=target.version,
+                    created_at=stamp,
+                    actor="ingest",
+                    origin="file",
+                    source_hash=target.hash,
+                    title=row.title,
+                    front_matter=row.front_matter,
+                    body=row.body,
+                    note=f"source file {rel} {what} unchanged; the service's changes are kept",
+                )
+            )
+            target.path, target.missing = rel, False
+        self.report.updated += len(self.returned)
+        self.returned.clear()
+
     def mark_removed(self) -> None:
         """Pieces whose file is gone are archived and flagged missing, never deleted."""
         gone = [
@@ -272,8 +392,10 @@ class StoreWriter:
             for known in gone:
                 piece = session.get(Piece, known.id)
                 assert piece is not None
+                in_step = piece.synced_version == piece.version
                 piece.version += 1
-                piece.synced_version = piece.version
+                if in_step:  # else a service change is still unsynced: a file back must not undo it
+                    piece.synced_version = piece.version
                 piece.status, piece.missing_since, piece.updated_at = Status.ARCHIVED, stamp, stamp
                 session.add(piece)
                 session.add(
@@ -292,6 +414,13 @@ class StoreWriter:
                 )
                 known.missing = True
         self.report.removed += len(gone)
+
+
+def _status_back(row: Any) -> str:
+    """The status a piece archived for its missing file had before: the service's snapshot of
+    it (every change through the service records one) still holds it."""
+    before = (row.front_matter or {}).get("status")
+    return before if row.status == Status.ARCHIVED and before in STATUSES else row.status
 
 
 def _conflict_message(target: Known) -> str:

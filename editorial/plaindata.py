@@ -2,14 +2,16 @@
 
 YAML anchors and aliases make shared or self-referring values (a small file can then expand to
 billions of items when written out); `!!binary` and `!!set` make bytes and sets; both languages
-spell NaN and infinity, which JSON cannot hold; an escape can put a NUL character into text,
-which PostgreSQL refuses, or another control character, which no feed can carry. Each is
-reported against its field instead of failing later."""
+spell NaN and infinity, which JSON cannot hold, and whole numbers too long for Python to write
+out in decimal (JSON again: over `sys.get_int_max_str_digits()` digits, as a hex literal can give);
+an escape can put a NUL character into text, which PostgreSQL refuses, or another control
+character, which no feed can carry. Each is reported against its field instead of failing later."""
 
 from __future__ import annotations
 
 import math
 import re
+import sys
 from datetime import date, datetime, time
 from typing import Any
 
@@ -57,10 +59,29 @@ def _scalar_problem(item: Any) -> str | None:
         return control_character(item)
     if isinstance(item, float) and not math.isfinite(item):
         return "NaN and infinity are not numbers a piece can keep; write a number or text"
-    if item is None or isinstance(item, bool | int | float | datetime | date | time):
+    if isinstance(item, int) and not isinstance(item, bool):
+        return None if _writable(item) else long_number()
+    if item is None or isinstance(item, bool | float | datetime | date | time):
         return None
     kind = {bytes: "binary data (!!binary)", set: "a set (!!set)", tuple: "a pair list"}
     return f"{kind.get(type(item), type(item).__name__)} is not supported; use text or a list"
+
+
+def long_number() -> str:
+    """What is wrong with a whole number too long to be written out in decimal."""
+    limit = sys.get_int_max_str_digits()
+    return (
+        f"a number of more than {limit} digits, which cannot be stored; "
+        "put it in quotes to keep it as text"
+    )
+
+
+def _writable(number: int) -> bool:
+    try:
+        str(number)
+    except ValueError:  # over the interpreter's limit on digits
+        return False
+    return True
 
 
 def control_character(text: str) -> str | None:

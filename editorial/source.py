@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -14,7 +15,7 @@ import yaml
 from editorial.clock import OutOfRange, given_moment
 from editorial.markdown import count_words, reading_minutes, render_markdown
 from editorial.models import DIMENSIONS, FREE_TAG, Status
-from editorial.plaindata import CONTROL_RE, control_character, problems
+from editorial.plaindata import CONTROL_RE, control_character, long_number, problems
 from editorial.slugs import MAX_SLUG, is_slug, slugify
 from editorial.taxonomy import Taxonomy
 
@@ -27,9 +28,18 @@ TAG_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 TOO_DEEP = "front matter nested too deeply; flatten it"
 
 
+class _UnreadableValue(Exception):
+    """A YAML scalar its tag cannot make (`!!int abc`, `!!bool maybe`, 5,000 digits)."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.message, self.line = message, line
+
+
 class _YAMLLoader(yaml.CSafeLoader):
     """Safe YAML in which an impossible date (2025-13-45) stays text, for the date check to report
-    with its field and line instead of failing the whole run."""
+    with its field and line instead of failing the whole run, and a value its tag cannot make is
+    an error with its line (PyYAML lets ValueError, KeyError and others out of those)."""
 
     def timestamp_or_text(self, node: yaml.ScalarNode) -> Any:
         try:
@@ -37,8 +47,31 @@ class _YAMLLoader(yaml.CSafeLoader):
         except ValueError:
             return self.construct_scalar(node)
 
+    def checked_scalar(self, node: yaml.ScalarNode) -> Any:
+        construct, kind = _SCALARS[node.tag]
+        try:
+            return construct(self, node)
+        except (ValueError, KeyError, IndexError, AttributeError) as exc:
+            raise _UnreadableValue(_unreadable(node, kind), node.start_mark.line + 2) from exc
 
-_YAMLLoader.add_constructor("tag:yaml.org,2002:timestamp", _YAMLLoader.timestamp_or_text)
+
+_SCALARS = {
+    "tag:yaml.org,2002:bool": (_YAMLLoader.construct_yaml_bool, "true or false"),
+    "tag:yaml.org,2002:int": (_YAMLLoader.construct_yaml_int, "a whole number"),
+    "tag:yaml.org,2002:float": (_YAMLLoader.construct_yaml_float, "a number"),
+    "tag:yaml.org,2002:timestamp": (_YAMLLoader.timestamp_or_text, "a date"),
+}
+for _tag in _SCALARS:
+    _YAMLLoader.add_constructor(_tag, _YAMLLoader.checked_scalar)
+
+
+def _unreadable(node: yaml.ScalarNode, kind: str) -> str:
+    digits = node.value.lstrip("+-").replace("_", "")
+    if digits.isascii() and digits.isdigit() and len(digits) > sys.get_int_max_str_digits():
+        return long_number()
+    shown = node.value if len(node.value) <= 40 else node.value[:40] + "…"
+    tag = "!!" + node.tag.rsplit(":", 1)[-1]
+    return f"'{shown}' is not {kind}, as its tag {tag} says; correct the value or remove the tag"
 
 
 @dataclass
@@ -174,6 +207,8 @@ def _load_yaml(block: str) -> dict[str, Any]:
         ) from exc
     except yaml.YAMLError as exc:
         raise InvalidSource([SourceError(f"malformed YAML front matter: {exc}")]) from exc
+    except _UnreadableValue as exc:
+        raise InvalidSource([SourceError(exc.message, exc.line, _key_at(block, exc.line))]) from exc
     except RecursionError:
         raise InvalidSource([SourceError(TOO_DEEP, line=2)]) from None
     return _mapping(meta)
@@ -189,6 +224,9 @@ def _load_toml(block: str) -> dict[str, Any]:
         raise InvalidSource(
             [SourceError(f"malformed TOML front matter: {problem}", line=line)]
         ) from exc
+    except ValueError as exc:  # tomllib lets out only int()'s: a number over the digit limit
+        line = _long_number_line(block)
+        raise InvalidSource([SourceError(long_number(), line, _key_at(block, line))]) from exc
     except RecursionError:
         raise InvalidSource([SourceError(TOO_DEEP, line=2)]) from None
 
@@ -205,7 +243,10 @@ def _mapping(meta: Any) -> dict[str, Any]:
                 )
             ]
         )
-    return {str(k): v for k, v in meta.items()}
+    try:
+        return {str(k): v for k, v in meta.items()}
+    except ValueError:  # a key that is a number too long to write out
+        raise InvalidSource([SourceError(f"a key is {long_number()}")]) from None
 
 
 def _key_lines(block: str) -> dict[str, int]:
@@ -215,6 +256,20 @@ def _key_lines(block: str) -> dict[str, int]:
         if match:
             lines.setdefault(match.group(1), number)
     return lines
+
+
+def _key_at(block: str, line: int | None) -> str | None:
+    """The top-level key written on `line` of the file, if any."""
+    return next((key for key, number in _key_lines(block).items() if number == line), None)
+
+
+def _long_number_line(block: str) -> int | None:
+    """The first line holding a run of digits over the interpreter's limit on digits."""
+    limit = sys.get_int_max_str_digits()
+    for number, line in enumerate(block.splitlines(), start=2):
+        if any(len(run.replace("_", "")) > limit for run in re.findall(r"[0-9_]+", line)):
+            return number
+    return None
 
 
 class _Checker:
@@ -264,15 +319,17 @@ class _Checker:
         return data
 
     def text(self, key: str, required: bool = False) -> str | None:
+        """The field's text, stripped; None when it is absent or only blank space."""
         value = self.meta.get(key)
-        if value is None or value == "":
-            if required:
-                self.fail(key, f"'{key}' is required; add a line '{key}: …' to the front matter")
-            return None
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, str | int | float)
+        ):
             self.fail(key, f"expected text, got a {_kind(value)}")
             return None
-        return str(value).strip()
+        text = "" if value is None else str(value).strip()
+        if not text and required:
+            self.fail(key, _required(key, blank=key in self.meta))
+        return text or None
 
     def slug(self, stem: str) -> str:
         given = self.text("slug")
@@ -290,8 +347,8 @@ class _Checker:
         if not is_slug(given):
             self.fail(
                 "slug",
-                f"'{given}' is not URL-safe (lower-case letters, digits and "
-                f"hyphens); try '{slugify(given)}'",
+                f"'{given}' is not URL-safe (lower-case letters, digits and hyphens); "
+                + _slug_hint(given),
             )
         elif len(given) > MAX_SLUG:
             self.fail("slug", f"the slug is over {MAX_SLUG} characters; shorten it")
@@ -300,7 +357,7 @@ class _Checker:
     def reference(self, key: str) -> str | None:
         value = self.text(key)
         if value is not None and (not is_slug(value) or len(value) > MAX_SLUG):
-            self.fail(key, f"'{value}' is not a piece slug; try '{slugify(value)[:MAX_SLUG]}'")
+            self.fail(key, f"'{value}' is not a piece slug; " + _slug_hint(value))
         return value
 
     def aliases(self) -> None:
@@ -329,7 +386,7 @@ class _Checker:
             if not all(isinstance(n, str) for n in names):
                 self.fail("authors", "expected a list of names")
                 return None
-            return ", ".join(names) or None
+            return ", ".join(name.strip() for name in names if name.strip()) or None
         return self.text("author")
 
     def moment(self, key: str) -> datetime | None:
@@ -397,6 +454,18 @@ class _Checker:
             else:
                 found.append((FREE_TAG, tag))
         return found
+
+
+def _required(key: str, blank: bool) -> str:
+    if blank:
+        return f"'{key}' is required and cannot be blank; fill it in"
+    return f"'{key}' is required; add a line '{key}: …' to the front matter"
+
+
+def _slug_hint(given: str) -> str:
+    """A slug made from what was written, or what a slug is made of when nothing can be."""
+    suggestion = slugify(given)[:MAX_SLUG]
+    return f"try '{suggestion}'" if suggestion else "write one with ASCII letters or digits"
 
 
 def _kind(value: Any) -> str:

@@ -14,10 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
+from editorial.drafts import draft_from_file
 from editorial.ingest import ingest
 from editorial.plaindata import CONTROL_RE
 from editorial.source import InvalidSource, PieceData, parse_source
 from editorial.taxonomy import load_taxonomy
+from editorial.workflow import InvalidInput
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "site"
 TAXONOMY = load_taxonomy(FIXTURES / "taxonomy.yaml")
@@ -126,6 +128,14 @@ HOSTILE = {
     "set": b"---\ntitle: x\nextra: !!set {a, b}\n---\nbody\n",
     "deep-yaml": b"---\ntitle: x\nextra: " + b"[" * 900 + b"]" * 900 + b"\n---\nbody\n",
     "deep-toml": b"+++\ntitle = 'x'\nx = " + b"[" * 3000 + b"]" * 3000 + b"\n+++\nbody\n",
+    "bad-int-tag": b"---\ntitle: x\nn: !!int abc\n---\nbody\n",
+    "bad-float-tag": b"---\ntitle: x\nn: !!float abc\n---\nbody\n",
+    "bad-bool-tag": b"---\ntitle: x\nn: !!bool maybe\n---\nbody\n",
+    "bad-timestamp-tag": b"---\ntitle: x\nn: !!timestamp abc\n---\nbody\n",
+    "long-yaml-integer": b"---\ntitle: x\nn: " + b"9" * 5000 + b"\n---\nbody\n",
+    "long-yaml-hex": b"---\ntitle: x\nn: 0x" + b"f" * 5000 + b"\n---\nbody\n",
+    "long-toml-integer": b"+++\ntitle = 'x'\nn = " + b"9" * 5000 + b"\n+++\nbody\n",
+    "long-toml-hex": b"+++\ntitle = 'x'\nn = 0x" + b"f" * 5000 + b"\n+++\nbody\n",
 }
 KEPT = {
     "toml-time": b"+++\ntitle = 'Toml time'\nt = 07:32:00\n+++\nbody\n",
@@ -138,6 +148,9 @@ def test_hostile_front_matter_is_a_clean_error(name: str) -> None:
     with pytest.raises(InvalidSource) as invalid:
         parse_source(f"posts/{name}.md", HOSTILE[name], TAXONOMY)
     assert invalid.value.errors[0].describe()
+    with pytest.raises(InvalidInput) as refused:  # an uploaded draft goes through the same parser
+        draft_from_file(f"{name}.md", HOSTILE[name], TAXONOMY, limit=1 << 20)
+    assert refused.value.errors
 
 
 def test_hostile_files_are_reported_and_the_rest_stored(engine: Engine, content_dir: Path) -> None:

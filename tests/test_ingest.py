@@ -4,6 +4,7 @@ a run that dies part-way leaves whole batches only; parallel parsing equals seri
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -275,6 +276,83 @@ def test_a_new_file_cannot_take_a_stored_slug(engine: Engine, content_dir: Path)
     assert piece(engine, "cloud-basics").source_path == "posts/cloud-basics.md"
 
 
+def test_a_path_that_is_not_utf8_is_reported_and_the_rest_stored(
+    settings: Settings, engine: Engine, content_dir: Path
+) -> None:
+    for raw in (b"posts/bad\xff.md", b"odd\xfe/inside.md"):
+        write(content_dir, os.fsdecode(raw), "---\ntitle: Fine text, odd name\n---\n")
+    message = "the path is not UTF-8 text (each \\x.. is a byte that is not); rename it"
+    errors = [
+        {"path": "odd\\xfe/inside.md", "message": message},
+        {"path": "posts/bad\\xff.md", "message": message},
+    ]
+    result = runner.invoke(app, ["ingest", "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == summary(added=6, errors=errors)
+    assert set(snapshot(engine)) == FIXTURE_SLUGS
+    text = runner.invoke(app, ["ingest"])
+    assert "added 0, updated 0, unchanged 6, removed 0, errors 2" in text.stdout
+    assert f"posts/bad\\xff.md: {message}" in text.stderr
+
+
+def slugged(slug: str, title: str = "Piece") -> str:
+    return f"---\ntitle: {title}\nslug: {slug}\n---\nBody\n"
+
+
+def duplicate(rel: str, slug: str, other: str) -> dict[str, str]:
+    message = f"field 'slug': duplicate slug '{slug}': also used by '{other}'; "
+    return {"path": rel, "message": message + "give one of them another 'slug:'"}
+
+
+def test_two_files_may_swap_slugs(engine: Engine, content_dir: Path) -> None:
+    write(content_dir, "a.md", slugged("x", "A"))
+    write(content_dir, "b.md", slugged("y", "B"))
+    ingest(engine, content_dir)
+    ids = {piece(engine, "x").id: "A", piece(engine, "y").id: "B"}
+    write(content_dir, "a.md", slugged("y", "A"))
+    write(content_dir, "b.md", slugged("x", "B"))
+    assert ingest(engine, content_dir).as_json() == summary(updated=2, unchanged=6)
+    after = {slug: piece(engine, slug) for slug in ("x", "y")}
+    assert (after["y"].source_path, after["x"].source_path) == ("a.md", "b.md")
+    assert {p.id: p.title for p in after.values()} == ids  # each piece follows its file
+    assert ingest(engine, content_dir).as_json() == summary(unchanged=8)
+
+
+def test_a_slug_handed_over_in_one_run_is_taken(engine: Engine, content_dir: Path) -> None:
+    write(content_dir, "b.md", slugged("x", "B"))
+    ingest(engine, content_dir)
+    write(content_dir, "b.md", slugged("z", "B"))
+    write(content_dir, "a.md", slugged("x", "A"))  # read before b.md
+    assert ingest(engine, content_dir).as_json() == summary(added=1, updated=1, unchanged=6)
+    assert (piece(engine, "x").source_path, piece(engine, "z").source_path) == ("a.md", "b.md")
+
+
+def test_a_file_keeps_its_slug_against_a_newcomer(engine: Engine, content_dir: Path) -> None:
+    write(content_dir, "z.md", slugged("x", "Z"))
+    ingest(engine, content_dir)
+    write(content_dir, "z.md", slugged("x", "Z, edited"))
+    write(content_dir, "a.md", slugged("x", "A"))
+    report = ingest(engine, content_dir)
+    assert report.as_json() == summary(
+        updated=1, unchanged=6, errors=[duplicate("a.md", "x", "z.md")]
+    )
+    assert (piece(engine, "x").source_path, piece(engine, "x").title) == ("z.md", "Z, edited")
+
+
+def test_a_slug_is_not_free_while_its_file_cannot_move_off_it(
+    engine: Engine, content_dir: Path
+) -> None:
+    write(content_dir, "a.md", slugged("x", "A"))
+    write(content_dir, "b.md", slugged("y", "B"))
+    write(content_dir, "c.md", slugged("w", "C"))
+    ingest(engine, content_dir)
+    write(content_dir, "a.md", slugged("y", "A"))  # waits for b.md to give y up
+    write(content_dir, "b.md", slugged("w", "B"))  # which it cannot: c.md keeps w
+    errors = [duplicate("b.md", "w", "c.md"), duplicate("a.md", "y", "b.md")]  # a.md waited
+    assert ingest(engine, content_dir).as_json() == summary(unchanged=7, errors=errors)
+    assert [piece(engine, s).source_path for s in ("x", "y", "w")] == ["a.md", "b.md", "c.md"]
+
+
 # --- later runs -------------------------------------------------------------------------------
 
 
@@ -365,6 +443,35 @@ def test_a_renamed_file_keeps_its_piece(
     assert (after.id, after.source_path, after.version) == (before.id, new_path, 2)
     assert (after.status, after.missing_since) == ("published", None)
     assert [r.note for r in revisions(engine, after.id)] == ["posts/cloud-basics.md", new_path]
+
+
+def test_an_unreadable_folder_is_reported_and_its_pieces_kept(
+    engine: Engine, content_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(content_dir, "posts/nodir/x.md", "---\ntitle: Behind a locked door\n---\n")
+    ingest(engine, content_dir)
+    before = snapshot(engine)
+    locked = str(content_dir / "posts" / "nodir")
+    scandir = os.scandir
+
+    def refuses_the_locked_folder(path: Any = ".") -> Any:
+        if os.fspath(path) == locked:
+            raise PermissionError(13, "Permission denied", path)
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuses_the_locked_folder)
+    error = {
+        "path": "posts/nodir",
+        "message": "cannot read the folder (Permission denied); its pieces are kept as they were",
+    }
+    assert ingest(engine, content_dir).as_json() == summary(unchanged=6, errors=[error])
+    assert snapshot(engine) == before  # not archived, no revision
+    write(content_dir, "posts/x.md", "---\ntitle: Same slug elsewhere\n---\n")
+    taken = ingest(engine, content_dir).errors  # its file may still be there: the slug is held
+    assert [e["path"] for e in taken] == ["posts/nodir", "posts/x.md"]
+    (content_dir / "posts" / "x.md").unlink()
+    monkeypatch.undo()
+    assert ingest(engine, content_dir).as_json() == summary(unchanged=7)
 
 
 def test_an_invalid_edit_keeps_the_last_good_version(engine: Engine, content_dir: Path) -> None:

@@ -21,7 +21,7 @@ from editorial.db import make_engine, upgrade
 from editorial.drafts import draft_from_form, submit_draft
 from editorial.ingest import ingest
 from editorial.markdown_export import export_markdown
-from editorial.models import Piece, Revision
+from editorial.models import Piece, Revision, User
 from editorial.pieces import terms_of
 from editorial.snapshot import front_matter_of
 from editorial.taxonomy import load_taxonomy
@@ -193,3 +193,92 @@ def test_an_unchanged_file_never_overwrites_a_service_change(
     with Session(engine) as session:
         piece = session.exec(select(Piece).where(Piece.slug == "cloud-basics")).one()
         assert piece.title == "Service"
+
+
+def edit_through_the_service(engine: Engine, slug: str, body: str) -> int:
+    """Save a draft of `slug` as an editor would; returns the piece's new version."""
+    with Session(engine) as session:
+        editor = session.exec(select(User).where(User.email == "eve@example.com")).first()
+        editor = editor or create_user(session, "Eve", "eve@example.com", "editor", None)
+        version = workflow.load(session, editor, slug).version
+        draft = draft_from_form(None, None, body)
+        version = submit_draft(session, editor, slug, draft, version, "form").version
+        session.commit()
+        return version
+
+
+def stored(engine: Engine, slug: str) -> Piece:
+    with Session(engine) as session:
+        piece = session.exec(select(Piece).where(Piece.slug == slug)).one()
+        session.expunge(piece)
+        return piece
+
+
+def test_a_file_back_unchanged_after_going_missing_keeps_a_service_change(
+    engine: Engine, content_dir: Path, tmp_path: Path
+) -> None:
+    path = content_dir / "posts" / "cloud-basics.md"
+    ingest(engine, content_dir)
+    assert edit_through_the_service(engine, "cloud-basics", "Written in the service.\n") == 2
+    aside = path.rename(tmp_path / "aside.md")
+    assert ingest(engine, content_dir).removed == 1
+    assert stored(engine, "cloud-basics").status == "archived"
+    aside.rename(path)  # the same bytes as when the file was last read
+    back = ingest(engine, content_dir)
+    assert (back.updated, back.conflicts, back.errors) == (1, [], [])
+    piece = stored(engine, "cloud-basics")
+    assert (piece.body, piece.status, piece.missing_since) == (
+        "Written in the service.\n",
+        "published",
+        None,
+    )
+    with Session(engine) as session:
+        history = session.exec(
+            select(Revision).where(Revision.piece_id == piece.id).order_by(Revision.number)
+        ).all()
+    assert [(r.number, r.origin, r.conflict) for r in history] == [
+        (1, "file", False),
+        (2, "form", False),
+        (3, "file", False),  # archived: the file was missing
+        (4, "file", False),  # back: the service's change kept
+    ]
+    assert history[-1].body == "Written in the service.\n"
+    again = ingest(engine, content_dir)
+    assert (again.unchanged, again.updated, again.conflicts) == (6, 0, [])
+    assert stored(engine, "cloud-basics").body == "Written in the service.\n"
+    path.write_text(path.read_text().replace("Cloud programmes start", "Files start"))
+    assert [c["path"] for c in ingest(engine, content_dir).conflicts] == [
+        "posts/cloud-basics.md"
+    ]  # an edit of the file after the service's is still a conflict, not an overwrite
+
+
+def test_an_unchanged_file_moved_after_a_service_change_takes_its_piece_along(
+    engine: Engine, content_dir: Path
+) -> None:
+    path = content_dir / "posts" / "cloud-basics.md"
+    ingest(engine, content_dir)
+    edit_through_the_service(engine, "cloud-basics", "Written in the service.\n")
+    moved = content_dir / "posts" / "sub" / "cloud-basics.md"
+    moved.parent.mkdir()
+    path.rename(moved)
+    report = ingest(engine, content_dir)
+    assert (report.updated, report.unchanged, report.removed, report.conflicts) == (1, 5, 0, [])
+    piece = stored(engine, "cloud-basics")
+    assert (piece.source_path, piece.status, piece.missing_since) == (
+        "posts/sub/cloud-basics.md",
+        "published",
+        None,
+    )
+    assert piece.body == "Written in the service.\n"
+    with Session(engine) as session:
+        last = session.exec(
+            select(Revision).where(Revision.piece_id == piece.id).order_by(Revision.number.desc())
+        ).first()
+    assert last is not None and (last.number, last.body) == (3, "Written in the service.\n")
+    assert last.note == (
+        "source file posts/sub/cloud-basics.md moved from posts/cloud-basics.md unchanged; "
+        "the service's changes are kept"
+    )
+    again = ingest(engine, content_dir)
+    assert (again.unchanged, again.updated, again.removed) == (6, 0, 0)
+    assert stored(engine, "cloud-basics").body == "Written in the service.\n"

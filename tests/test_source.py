@@ -62,6 +62,34 @@ def test_empty_front_matter_lacks_a_title(taxonomy: Taxonomy) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "front",
+    ['title: "   "', 'title: "\\t"', 'title: "\\u00a0"', "title:", 'title: ""', 'title = " \\t "'],
+    ids=["spaces", "tab", "no-break-space", "null", "empty", "toml"],
+)
+def test_a_blank_title_is_missing(taxonomy: Taxonomy, front: str) -> None:
+    fence = "+++" if " = " in front else "---"
+    assert problems(taxonomy, f"{fence}\n{front}\n{fence}\nBody\n") == [
+        "line 2, field 'title': 'title' is required and cannot be blank; fill it in"
+    ]
+
+
+def test_blank_text_is_no_text(taxonomy: Taxonomy) -> None:
+    text = '---\ntitle: T\nslug: " "\nsummary: "\\t"\nauthors: [" ", Ann]\n---\n'
+    data = parse(taxonomy, text, "posts/From The Name.md")
+    assert (data.slug, data.summary, data.author) == ("from-the-name", "", "Ann")
+
+
+def test_a_slug_with_nothing_to_suggest_says_what_a_slug_is(taxonomy: Taxonomy) -> None:
+    text = '---\ntitle: T\nslug: "???"\nderived_from: "日本"\n---\n'
+    assert problems(taxonomy, text) == [
+        "line 3, field 'slug': '???' is not URL-safe (lower-case letters, digits and hyphens); "
+        "write one with ASCII letters or digits",
+        "line 4, field 'derived_from': '日本' is not a piece slug; "
+        "write one with ASCII letters or digits",
+    ]
+
+
 def test_bad_dates_name_their_line_and_field(taxonomy: Taxonomy) -> None:
     text = "---\ntitle: T\ndate: next tuesday\npublishDate: [2025]\ndue: 2025\n---\n"
     hint = "write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"
@@ -215,6 +243,52 @@ def test_wrong_types_are_all_reported(taxonomy: Taxonomy) -> None:
         "line 7, field 'slug': 'Not A Slug' is not URL-safe (lower-case letters, digits "
         "and hyphens); try 'not-a-slug'",
     ]
+
+
+TAG_HINT = "correct the value or remove the tag"
+LONG = (
+    "a number of more than 4300 digits, which cannot be stored; put it in quotes to keep it as text"
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("!!int abc", f"'abc' is not a whole number, as its tag !!int says; {TAG_HINT}"),
+        ("!!int", f"'' is not a whole number, as its tag !!int says; {TAG_HINT}"),
+        ("!!float abc", f"'abc' is not a number, as its tag !!float says; {TAG_HINT}"),
+        ("!!bool maybe", f"'maybe' is not true or false, as its tag !!bool says; {TAG_HINT}"),
+        ("!!timestamp soon", f"'soon' is not a date, as its tag !!timestamp says; {TAG_HINT}"),
+        ("9" * 5000, LONG),
+        ("-1_" + "0" * 5000, LONG),
+        ("0x" + "f" * 5000, LONG),  # read, but too long to write out in decimal
+    ],
+    ids=["int", "empty-int", "float", "bool", "timestamp", "digits", "signed", "hex"],
+)
+def test_values_yaml_cannot_make_are_errors_not_crashes(
+    taxonomy: Taxonomy, value: str, problem: str
+) -> None:
+    assert problems(taxonomy, f"---\ntitle: T\nextra: {value}\n---\n") == [
+        f"line 3, field 'extra': {problem}"
+    ]
+
+
+def test_a_tagged_value_deep_in_a_list_is_named_by_its_line(taxonomy: Taxonomy) -> None:
+    text = "---\ntitle: T\nextra:\n  - 1\n  - !!bool maybe\n---\n"
+    assert problems(taxonomy, text) == [
+        f"line 5: 'maybe' is not true or false, as its tag !!bool says; {TAG_HINT}"
+    ]
+
+
+def test_a_key_too_long_to_write_out_is_an_error(taxonomy: Taxonomy) -> None:
+    text = "---\ntitle: T\n? 0x" + "f" * 5000 + "\n: 1\n---\n"
+    assert problems(taxonomy, text) == [f"a key is {LONG}"]
+
+
+@pytest.mark.parametrize("number", ["9" * 5000, "1_" + "0" * 5000, "0x" + "f" * 5000])
+def test_toml_numbers_too_long_are_errors_not_crashes(taxonomy: Taxonomy, number: str) -> None:
+    text = f'+++\ntitle = "T"\nsummary = "S"\nextra = {number}\n+++\n'
+    assert problems(taxonomy, text) == [f"line 4, field 'extra': {LONG}"]
 
 
 def test_derived_from_must_be_a_slug(taxonomy: Taxonomy) -> None:
