@@ -377,6 +377,9 @@ class _Checker:
             return Status.DRAFT if draft is True else Status.PUBLISHED
         if status.lower() not in STATUSES:
             self.fail("status", f"unknown status '{status}'; use one of {', '.join(Status)}")
+        elif draft is True and status.lower() in (Status.PUBLISHED, Status.SCHEDULED):
+            # A file its writer marked a draft is never published by a status line beside it.
+            self.fail("draft", f"'draft: true' and 'status: {status}' disagree; remove one")
         return status.lower()
 
     def author(self) -> str | None:

@@ -400,6 +400,9 @@ def test_characters_no_feed_can_carry_are_refused_where_they_stand(taxonomy: Tax
 def test_draft_false_and_an_explicit_status_win_over_draft(taxonomy: Taxonomy) -> None:
     assert parse(taxonomy, "---\ntitle: T\ndraft: false\n---\n").status == "published"
     assert parse(taxonomy, "---\ntitle: T\ndraft: true\nstatus: Review\n---\n").status == "review"
+    assert problems(taxonomy, "---\ntitle: T\ndraft: true\nstatus: published\n---\n") == [
+        "line 3, field 'draft': 'draft: true' and 'status: published' disagree; remove one"
+    ]
 
 
 def test_dates_are_utc(taxonomy: Taxonomy) -> None:
