@@ -147,6 +147,16 @@ def test_length_limits(site: TestClient, engine: Engine, name: str, body: str, f
     assert comments(engine) == []
 
 
+def test_a_lone_surrogate_is_refused_not_a_crash(site: TestClient, engine: Engine) -> None:
+    """The 422 echoes the input, and text with half a UTF-16 pair cannot be written as UTF-8."""
+    body = b'{"name": "\\ud800", "body": "x"}'
+    response = site.post(URL, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert (error["loc"], error["input"]) == (["body", "name"], "\ufffd")
+    assert comments(engine) == []
+
+
 def test_the_body_limit_comes_from_settings(stocked: Engine, settings: Settings) -> None:
     with app_client(settings, comment_max_chars=10) as reader:
         response = reader.post(URL, json={"name": "Ada", "body": "eleven char"})
