@@ -20,7 +20,7 @@ from sqlalchemy import DateTime, Insert, Select, bindparam, func
 from sqlmodel import Session, col, or_, select
 
 from editorial import clock
-from editorial.db import upsert_insert
+from editorial.db import names_a_row, upsert_insert
 from editorial.models import Comment, CommentStatus, Piece, Rating
 from editorial.pieces import public_filter
 from editorial.settings import Settings
@@ -228,7 +228,7 @@ def _parent(session: Session, piece_id: int, parent_id: int | None) -> int | Non
     """The thread a reply joins: an approved comment on this piece (replies nest one level)."""
     if parent_id is None:
         return None
-    parent = session.get(Comment, parent_id)
+    parent = session.get(Comment, parent_id) if names_a_row(parent_id) else None
     if parent is None or parent.piece_id != piece_id or parent.status != CommentStatus.APPROVED:
         raise FeedbackError("The comment you reply to is not on this page.", "parent_id")
     return parent.parent_id or parent.id

@@ -145,6 +145,8 @@ def test_diff_page_and_pages_by_role(browsers: dict[str, TestClient], client: Te
     workspace = plan(eve)
     diff = eve.get(f"{workspace}/diff", params={"from": 1, "to": 1})
     assert diff.status_code == 200 and "No differences." in diff.text
+    beyond = eve.get(f"{workspace}/diff", params={"from": 99999999999999999999})
+    assert beyond.status_code == 422 and "no revision 99999999999999999999" in beyond.text
     assert ada.get("/editor/review").status_code == 403
     assert ada.get("/editor/plan").status_code == 403
     assert browsers["bob"].get(f"{workspace}/diff").status_code == 404

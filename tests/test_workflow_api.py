@@ -337,6 +337,9 @@ def test_any_two_revisions_compare_as_a_diff(client, auth) -> None:
     )
     missing = client.get(f"{url}/diff", params={"from": 1, "to": 9}, headers=auth["eve"])
     assert missing.status_code == 422 and set(missing.json()["detail"]["errors"]) == {"to"}
+    for huge in (2**31, 99999999999999999999999):  # past a 32-bit column: no such revision
+        beyond = client.get(f"{url}/diff", params={"from": 1, "to": huge}, headers=auth["eve"])
+        assert beyond.status_code == 422 and set(beyond.json()["detail"]["errors"]) == {"to"}
 
 
 def test_preview_uses_the_site_renderer(client, auth) -> None:
