@@ -278,6 +278,14 @@ def test_the_comment_form_works_without_javascript(site: TestClient, engine: Eng
     assert "<strong>Body:</strong> Write something in the comment." in refused.text
 
 
+def test_the_comment_form_takes_an_ascii_parent_id_only(site: TestClient, engine: Engine) -> None:
+    """'\u00b2' passed str.isdigit() and then failed int(): a 500 instead of a comment."""
+    data = {"name": "Ada", "body": "By form.", "parent_id": "\u00b2"}
+    response = site.post(f"/pieces/{PUBLIC}/comment", data=data, follow_redirects=False)
+    assert response.status_code == 303
+    assert [(c.body, c.parent_id) for c in comments(engine)] == [("By form.", None)]
+
+
 def test_moderation_queue_needs_an_editor(
     site: TestClient, engine: Engine, settings: Settings
 ) -> None:

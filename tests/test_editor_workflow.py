@@ -140,6 +140,16 @@ def test_a_stale_form_answers_409_and_keeps_the_text(browsers: dict[str, TestCli
     assert "My precious text" in stale.text and "changed since version 1" in stale.text
 
 
+def test_a_planning_form_with_a_non_ascii_version_is_stale(browsers: dict[str, TestClient]) -> None:
+    """'\u00b9' (superscript one) passed str.isdigit() and then failed int(): a 500."""
+    eve = browsers["eve"]
+    workspace = plan(eve)
+    data = PLAN_FORM | {"csrf_token": csrf(eve, workspace), "base_version": "\u00b9"}
+    response = eve.post(f"{workspace}/planning", data=data | {"title": "Renamed"})
+    assert response.status_code == 409
+    assert "Cloud costs for CFOs" in eve.get(workspace).text
+
+
 def test_diff_page_and_pages_by_role(browsers: dict[str, TestClient], client: TestClient) -> None:
     eve, ada = browsers["eve"], browsers["ada"]
     workspace = plan(eve)

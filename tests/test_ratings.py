@@ -358,6 +358,17 @@ def test_a_form_without_stars_explains_what_to_do(site: TestClient, engine: Engi
     assert ratings(engine) == []
 
 
+@pytest.mark.parametrize("stars", ["\u00b2", "\u0664", "\uff14"])
+def test_the_star_form_takes_ascii_digits_only(
+    site: TestClient, engine: Engine, stars: str
+) -> None:
+    """Superscript two, Arabic-Indic four, fullwidth four: digits to str.isdigit, not to int()."""
+    response = site.post(f"/pieces/{PUBLIC}/rate", data={"stars": stars}, follow_redirects=False)
+    assert response.status_code == 422
+    assert "Choose from 1 to 5 stars." in response.text
+    assert ratings(engine) == []
+
+
 def test_exported_widget_posts_to_the_configured_api(
     stocked: Engine, settings: Settings, tmp_path: Path
 ) -> None:
