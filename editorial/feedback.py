@@ -23,6 +23,7 @@ from editorial import clock
 from editorial.db import names_a_row, upsert_insert
 from editorial.models import Comment, CommentStatus, Piece, Rating
 from editorial.pieces import public_filter
+from editorial.plaindata import control_character
 from editorial.settings import Settings
 
 NAME_MAX = 80
@@ -208,6 +209,9 @@ def render_comment(body: str) -> str:
 
 
 def _clean(given: CommentInput, settings: Settings) -> tuple[str, str]:
+    for field_name, text in (("name", given.name), ("body", given.body)):
+        if problem := control_character(text):  # PostgreSQL cannot store NUL, pages the others
+            raise FeedbackError(f"The {field_name} {problem}.", field_name)
     name = " ".join(given.name.split())
     body = given.body.replace("\r\n", "\n").strip()
     if not name:

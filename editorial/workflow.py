@@ -198,6 +198,8 @@ def transition(
 
 
 def _check_transition(piece: Piece, to_status: str, note: str | None) -> None:
+    if note and (problem := control_character(note)):
+        raise InvalidInput({"note": problem})
     if piece.status == Status.REVIEW and to_status == Status.DRAFT and not (note or "").strip():
         raise InvalidInput({"note": "say what should change; the writer reads this note"})
     if to_status == Status.SCHEDULED and piece.publish_at is None:
@@ -227,6 +229,8 @@ def add_note(
     assert user is not None and piece.id is not None
     if kind == "note" and not body.strip():
         raise InvalidInput({"body": "write the note before sending it"})
+    if problem := control_character(body):
+        raise InvalidInput({"body": problem})
     note = ReviewNote(
         piece_id=piece.id,
         user_id=user.id,

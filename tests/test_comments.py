@@ -173,6 +173,27 @@ def test_a_lone_surrogate_is_refused_not_a_crash(site: TestClient, engine: Engin
     assert comments(engine) == []
 
 
+@pytest.mark.parametrize(
+    ("name", "body", "field"),
+    [
+        ("A\u0000da", "Hello", "name"),
+        ("Ada", "Hel\u0000lo", "body"),
+        ("Ada", "Page\u000cbreak", "body"),
+    ],
+)
+def test_text_pages_cannot_carry_is_refused_by_field(
+    site: TestClient, engine: Engine, name: str, body: str, field: str
+) -> None:
+    """NUL failed on PostgreSQL with a 500 and was stored and shown raw on SQLite."""
+    response = site.post(URL, json={"name": name, "body": body})
+    assert response.status_code == 422
+    assert response.json()["detail"]["field"] == field
+    by_form = site.post(f"/pieces/{PUBLIC}/comment", data={"name": name, "body": body})
+    assert by_form.status_code == 422
+    assert "remove it" in by_form.text
+    assert comments(engine) == []
+
+
 def test_the_body_limit_comes_from_settings(stocked: Engine, settings: Settings) -> None:
     with app_client(settings, comment_max_chars=10) as reader:
         response = reader.post(URL, json={"name": "Ada", "body": "eleven char"})

@@ -290,6 +290,27 @@ def test_text_no_feed_could_carry_is_refused_by_field(client, auth) -> None:
     assert ok(client.get(url, headers=auth["eve"]))["version"] == 1
 
 
+def test_review_notes_no_page_could_carry_are_refused_by_field(client, auth) -> None:
+    """A NUL in a note failed on PostgreSQL with a 500; SQLite stored it."""
+    piece = planned(client, auth)
+    url = f"{API}/pieces/{piece['slug']}"
+    note = client.post(f"{url}/notes", json={"body": "Nearly\u0000"}, headers=auth["ada"])
+    assert note.status_code == 422 and set(note.json()["detail"]["errors"]) == {"body"}
+    moved = move(client, auth["ada"], piece, "draft", note="Starting\u000b")
+    assert moved.status_code == 422 and set(moved.json()["detail"]["errors"]) == {"note"}
+    assert ok(client.get(f"{url}/notes", headers=auth["eve"])) == []
+    assert ok(client.get(url, headers=auth["eve"]))["version"] == 1
+
+
+@pytest.mark.parametrize("address", ["/pieces/%00", "/pieces?status=%00", "/pieces/a%00/notes"])
+def test_a_nul_in_an_address_is_refused_not_a_crash(client, auth, address) -> None:
+    """PostgreSQL cannot hold NUL in text: such a slug or filter reached a query and failed."""
+    response = client.get(API + address, headers=auth["eve"])
+    assert response.status_code == 422
+    [error] = ShapeRefused.model_validate(response.json()).detail
+    assert error.loc == (["query", "status"] if "?" in address else ["path"])
+
+
 def test_a_date_past_the_end_of_the_calendar_is_refused_by_field(client, auth) -> None:
     due = "9999-12-31T23:00:00-05:00"  # past Python's last day once in UTC: it used to answer 500
     refused = client.post(f"{API}/pieces", json=PLAN | {"due_at": due}, headers=auth["eve"])
