@@ -341,6 +341,25 @@ def test_both_kinds_of_422_match_the_documented_schema(client, auth) -> None:
             assert named == {"InputRefused", "ShapeRefused"}, (method, path)
 
 
+def test_fields_the_workflow_does_not_know_are_refused_not_dropped(client, auth) -> None:
+    """Unknown keys used to vanish before the domain could refuse them, with a 200 or 201."""
+    wanted = {"slug": "wanted", "due": "2027-01-01", "audiences": ["finance"]}
+    refused = client.post(f"{API}/pieces", json={"title": "x"} | wanted, headers=auth["eve"])
+    assert refused.status_code == 422
+    named = {e.loc[-1] for e in ShapeRefused.model_validate(refused.json()).detail}
+    assert named == set(wanted)
+    piece = planned(client, auth)
+    url = f"{API}/pieces/{piece['slug']}"
+    body = {"base_version": 1, "slug": "hacked", "bogus": 1}
+    patched = client.patch(url, json=body, headers=auth["eve"])
+    assert patched.status_code == 422
+    assert {e["loc"][-1] for e in patched.json()["detail"]} == {"slug", "bogus"}
+    moved = move(client, auth["eve"], piece, "draft", status="published")
+    assert moved.status_code == 422
+    assert ok(client.get(url, headers=auth["eve"]))["version"] == 1
+    assert client.get(f"{API}/pieces/hacked", headers=auth["eve"]).status_code == 404
+
+
 def test_any_two_revisions_compare_as_a_diff(client, auth) -> None:
     piece = planned(client, auth)
     url = f"{API}/pieces/{piece['slug']}"
