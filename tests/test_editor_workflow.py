@@ -140,6 +140,17 @@ def test_a_stale_form_answers_409_and_keeps_the_text(browsers: dict[str, TestCli
     assert "My precious text" in stale.text and "changed since version 1" in stale.text
 
 
+def test_saving_the_planning_form_unchanged_adds_no_revision(
+    browsers: dict[str, TestClient],
+) -> None:
+    eve = browsers["eve"]
+    workspace = plan(eve)
+    data = PLAN_FORM | {"csrf_token": csrf(eve, workspace), "base_version": "1"}
+    saved = eve.post(f"{workspace}/planning", data=data, follow_redirects=False)
+    assert saved.status_code == 303
+    assert version_on(eve.get(workspace).text) == "1"
+
+
 def test_a_planning_form_with_a_non_ascii_version_is_stale(browsers: dict[str, TestClient]) -> None:
     """'\u00b9' (superscript one) passed str.isdigit() and then failed int(): a 500."""
     eve = browsers["eve"]

@@ -249,6 +249,20 @@ def test_a_stale_base_version_answers_409_with_the_current_piece(client, auth) -
     assert ok(client.get(url, headers=auth["eve"]))["title"] == "Newer"
 
 
+def test_a_patch_that_changes_nothing_keeps_the_version(client, auth) -> None:
+    """Each such PATCH used to add a revision ("planning: ") and bump the version."""
+    piece = planned(client, auth)
+    url = f"{API}/pieces/{piece['slug']}"
+    assert ok(client.patch(url, json={"base_version": 1}, headers=auth["eve"]))["version"] == 1
+    same = PLAN | {"base_version": 1, "audience": ["finance"], "assignee": "ADA@example.com"}
+    assert ok(client.patch(url, json=same, headers=auth["eve"]))["version"] == 1
+    assert len(ok(client.get(f"{url}/revisions", headers=auth["eve"]))) == 1
+    stale = client.patch(url, json={"base_version": 0}, headers=auth["eve"])
+    assert stale.status_code == 409
+    moved = PLAN | {"base_version": 1, "due_at": "2026-06-11"}
+    assert ok(client.patch(url, json=moved, headers=auth["eve"]))["version"] == 2
+
+
 def test_upload_errors_are_reported_by_field(client, auth, settings) -> None:
     piece = planned(client, auth)
     url = f"{API}/pieces/{piece['slug']}/drafts/upload"
