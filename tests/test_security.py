@@ -72,6 +72,19 @@ def test_an_address_holding_nul_is_refused_not_a_crash(
     assert response.headers["x-frame-options"] == "DENY"
 
 
+@pytest.mark.parametrize(
+    "path", ["/static/site.css", "/editor/static/editor.css", "/healthz", "/editor/login"]
+)
+def test_head_answers_as_get_does(site: TestClient, path: str) -> None:
+    """Link checkers and load balancers ask with HEAD; these answered 405."""
+    got, head = site.get(path), site.head(path)
+    assert head.status_code == got.status_code == 200
+    assert head.headers["content-type"] == got.headers["content-type"]
+    if path.startswith(("/static/", "/editor/static/")):  # other bodies the server leaves out
+        assert head.content == b""
+        assert head.headers["content-length"] == str(len(got.content))
+
+
 def test_the_api_docs_may_load_their_cdn_but_not_be_framed(site: TestClient) -> None:
     policy = site.get("/docs").headers["content-security-policy"]
     assert "https://cdn.jsdelivr.net" in policy and "frame-ancestors 'none'" in policy
