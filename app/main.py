@@ -52,6 +52,9 @@ from editorial.settings import Settings
 from editorial.site import Pages
 from editorial.taxonomy import current_taxonomy
 
+# A lone half of a UTF-16 surrogate pair: JSON text may spell one ("\ud800"), UTF-8 cannot hold it.
+SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A configured application; the store must already be upgraded (`editorial db upgrade`)."""
@@ -134,10 +137,6 @@ async def _unstorable(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith("/api/"):
         return JSONResponse({"detail": detail}, status_code=422)
     return PlainTextResponse(detail, status_code=422)
-
-
-# A lone half of a UTF-16 surrogate pair: JSON text may spell one ("\ud800"), UTF-8 cannot hold it.
-SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
 async def _invalid_request(request: Request, exc: Exception) -> Response:
