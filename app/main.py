@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import HTTPException as FastAPIHTTPException
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 from app.busy import install as install_busy_handler
 from app.cors import FeedbackCORS
+from app.nul import RefuseNul
 from app.pagecache import PageCache
 from app.routers import (
     auth,
@@ -38,6 +51,9 @@ from editorial.render import Renderer
 from editorial.settings import Settings
 from editorial.site import Pages
 from editorial.taxonomy import current_taxonomy
+
+# A lone half of a UTF-16 surrogate pair: JSON text may spell one ("\ud800"), UTF-8 cannot hold it.
+SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -76,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in routers:
         app.include_router(module.router)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_middleware(FeedbackCORS, settings=settings)
     app.add_middleware(
         PageCache,
@@ -84,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalogs=app.state.catalogs,
     )
     install_busy_handler(app)
+    app.add_exception_handler(DataError, _unstorable)
+    app.add_middleware(RefuseNul, not_found=_not_found_page)
     app.add_middleware(SecurityHeaders, settings=settings)  # outermost: every response
     return app
 
@@ -95,10 +114,45 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 401 and path.startswith("/editor"):
         return RedirectResponse(f"/editor/login?next={quote(path)}", status_code=303)
     if exc.status_code == 404 and not path.startswith("/api/"):
-        settings: Settings = request.app.state.settings
-        taxonomy = current_taxonomy(settings.content_dir / "taxonomy.yaml")
-        html = Pages(request.app.state.renderer, taxonomy).not_found()
-        return HTMLResponse(html, status_code=404)
+        return _not_found_page(request)
     return JSONResponse(
         {"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
     )
+
+
+def _not_found_page(request: Request) -> Response:
+    """The theme's 404 page."""
+    settings: Settings = request.app.state.settings
+    taxonomy = current_taxonomy(settings.content_dir / "taxonomy.yaml")
+    html = Pages(request.app.state.renderer, taxonomy).not_found()
+    return HTMLResponse(html, status_code=404)
+
+
+async def _unstorable(request: Request, exc: Exception) -> Response:
+    """422, not 500, for a value the store refuses (a backstop: input checks come first)."""
+    detail = (
+        "The store cannot keep a value in this request (such as a NUL character); "
+        "remove it and try again."
+    )
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": detail}, status_code=422)
+    return PlainTextResponse(detail, status_code=422)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422, with the input it echoes made writable as JSON."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": _json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
+
+
+def _json_safe(value: Any) -> Any:
+    """`value` with NaN and infinities given as text and lone surrogates as U+FFFD."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        return SURROGATE_RE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_json_safe(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value

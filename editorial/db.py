@@ -17,6 +17,15 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration; a test checks it against the scripts, so that the common case (store
 # already current) needs no Alembic import at start-up.
 HEAD = "0010"
+# Ids and revision numbers are INTEGER columns: 32 bits on PostgreSQL, and a larger Python int
+# overflows SQLite's driver. A number outside 1..MAX_ROW_NUMBER names no row, so input is checked
+# against it before it reaches a query.
+MAX_ROW_NUMBER = 2**31 - 1
+
+
+def names_a_row(number: int) -> bool:
+    """Whether `number` could be a stored id or revision number."""
+    return 1 <= number <= MAX_ROW_NUMBER
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

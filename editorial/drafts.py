@@ -14,6 +14,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from editorial import clock
+from editorial.db import names_a_row
 from editorial.markdown import count_words, reading_minutes, render_markdown
 from editorial.models import DIMENSIONS, Piece, ReviewNote, Revision, Status, User
 from editorial.plaindata import control_character
@@ -161,14 +162,11 @@ def revision_text(revision: Revision) -> str:
 def diff(session: Session, user: User | None, slug: str, old: int, new: int) -> str:
     """A unified diff between two revisions of a piece (as Markdown files)."""
     piece = load(session, user, slug)
-    found = {
-        r.number: r
-        for r in session.exec(
-            select(Revision).where(
-                Revision.piece_id == piece.id, col(Revision.number).in_([old, new])
-            )
-        )
-    }
+    numbers = [n for n in (old, new) if names_a_row(n)]
+    statement = select(Revision).where(
+        Revision.piece_id == piece.id, col(Revision.number).in_(numbers)
+    )
+    found = {r.number: r for r in session.exec(statement)}
     missing = {"from": old, "to": new}
     errors = {k: f"no revision {n} of '{slug}'" for k, n in missing.items() if n not in found}
     if errors:

@@ -20,9 +20,10 @@ from sqlalchemy import DateTime, Insert, Select, bindparam, func
 from sqlmodel import Session, col, or_, select
 
 from editorial import clock
-from editorial.db import upsert_insert
+from editorial.db import names_a_row, upsert_insert
 from editorial.models import Comment, CommentStatus, Piece, Rating
 from editorial.pieces import public_filter
+from editorial.plaindata import control_character
 from editorial.settings import Settings
 
 NAME_MAX = 80
@@ -208,6 +209,9 @@ def render_comment(body: str) -> str:
 
 
 def _clean(given: CommentInput, settings: Settings) -> tuple[str, str]:
+    for field_name, text in (("name", given.name), ("body", given.body)):
+        if problem := control_character(text):  # PostgreSQL cannot store NUL, pages the others
+            raise FeedbackError(f"The {field_name} {problem}.", field_name)
     name = " ".join(given.name.split())
     body = given.body.replace("\r\n", "\n").strip()
     if not name:
@@ -228,7 +232,7 @@ def _parent(session: Session, piece_id: int, parent_id: int | None) -> int | Non
     """The thread a reply joins: an approved comment on this piece (replies nest one level)."""
     if parent_id is None:
         return None
-    parent = session.get(Comment, parent_id)
+    parent = session.get(Comment, parent_id) if names_a_row(parent_id) else None
     if parent is None or parent.piece_id != piece_id or parent.status != CommentStatus.APPROVED:
         raise FeedbackError("The comment you reply to is not on this page.", "parent_id")
     return parent.parent_id or parent.id

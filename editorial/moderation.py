@@ -10,6 +10,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from editorial import clock, limits
+from editorial.db import names_a_row
 from editorial.models import Comment, CommentStatus, Piece, Rating
 from editorial.settings import Settings
 
@@ -33,6 +34,7 @@ def moderate(session: Session, comment_ids: list[int], action: str) -> int:
     ids = sorted({int(i) for i in comment_ids})
     if not ids:
         raise ModerationError("Select at least one comment.")
+    ids = [i for i in ids if names_a_row(i)]  # no comment has any other id
     table = Comment.__table__  # type: ignore[attr-defined]
     result = session.execute(update(table).where(table.c.id.in_(ids)).values(status=status))
     return result.rowcount or 0

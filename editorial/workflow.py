@@ -198,6 +198,8 @@ def transition(
 
 
 def _check_transition(piece: Piece, to_status: str, note: str | None) -> None:
+    if note and (problem := control_character(note)):
+        raise InvalidInput({"note": problem})
     if piece.status == Status.REVIEW and to_status == Status.DRAFT and not (note or "").strip():
         raise InvalidInput({"note": "say what should change; the writer reads this note"})
     if to_status == Status.SCHEDULED and piece.publish_at is None:
@@ -227,6 +229,8 @@ def add_note(
     assert user is not None and piece.id is not None
     if kind == "note" and not body.strip():
         raise InvalidInput({"body": "write the note before sending it"})
+    if problem := control_character(body):
+        raise InvalidInput({"body": problem})
     note = ReviewNote(
         piece_id=piece.id,
         user_id=user.id,
@@ -260,9 +264,32 @@ def update_piece(
         raise InvalidInput({k: "not a planning field" for k in unknown})
     check_version(piece, base_version)
     values = validate_planning(session, changes, taxonomy)
+    if not _differs(session, piece, values):
+        return piece  # nothing to change: no revision, and the version stays
     apply_planning(session, piece, values)
     record(session, piece, user.email, origin, "planning: " + ", ".join(sorted(changes)))
     return piece
+
+
+def _differs(session: Session, piece: Piece, values: dict[str, Any]) -> bool:
+    """Whether checked planning `values` would change `piece`; terms compare as sets, and an
+    empty text is no text."""
+    assert piece.id is not None
+    terms = terms_of(session, [piece.id]).get(piece.id, {})
+    for key, value in values.items():
+        if key in DIMENSIONS:
+            current: Any = terms.get(key, [])
+            value = sorted(value)
+        elif key == BRIEF:
+            current = (piece.front_matter or {}).get(BRIEF)
+        else:
+            current = getattr(piece, key)
+        if key in MOMENTS and current is not None:  # SQLite gives the time back without a zone
+            current = clock.to_utc(current)
+        if (value or None) != (current or None):
+            return True
+    formats = values.get("format")
+    return formats is not None and (formats[0] if formats else None) != piece.format
 
 
 def validate_planning(

@@ -66,6 +66,14 @@ def test_anonymous_callers_get_nothing(client: TestClient, tokens: dict[str, str
     assert client.post("/api/calendar/reschedule", json=move).status_code == 401
 
 
+def test_calendar_apps_may_check_the_feed_with_head(client, tokens) -> None:
+    """HEAD answered 405, where calendar apps and link checkers expect GET's answer."""
+    query = JUNE | {"token": tokens["eve"]}
+    head = client.head("/calendar.ics", params=query)
+    assert head.status_code == 200 and head.headers["content-type"].startswith("text/calendar")
+    assert client.head("/calendar.ics", params={"token": "ed_not-a-token"}).status_code == 404
+
+
 def test_json_calendar_lists_items_backlog_and_cadence(client, tokens) -> None:
     data = api(client, tokens["eve"])
     assert [(i["slug"], i["lane"], i["date"], i["status"]) for i in data["items"]] == [

@@ -120,6 +120,22 @@ def test_replies_only_to_approved_comments_on_the_same_piece(
     assert elsewhere.status_code == 422
 
 
+def test_a_parent_id_no_row_can_hold_is_refused_by_field(site: TestClient, engine: Engine) -> None:
+    """Ids are 32-bit columns: a larger number overflowed SQLite's driver (PostgreSQL's int4)."""
+    huge = {"name": "Bo", "body": "Hm.", "parent_id": 99999999999999999999999}
+    response = site.post(URL, json=huge)
+    assert response.status_code == 422
+    assert response.json()["detail"]["field"] == "parent_id"
+    for parent_id in (2**31, 0, -1):
+        refused = site.post(URL, json=huge | {"parent_id": parent_id})
+        assert refused.json()["detail"]["field"] == "parent_id"
+    form = {"name": "Bo", "body": "Hm.", "parent_id": "99999999999999999999"}
+    by_form = site.post(f"/pieces/{PUBLIC}/comment", data=form)
+    assert by_form.status_code == 422
+    assert "The comment you reply to is not on this page." in by_form.text
+    assert comments(engine) == []
+
+
 @pytest.mark.parametrize("slug", HIDDEN)
 def test_unpublished_pieces_take_no_comments(site: TestClient, engine: Engine, slug: str) -> None:
     assert site.get(f"/api/pieces/{slug}/comments").status_code == 404
@@ -144,6 +160,37 @@ def test_length_limits(site: TestClient, engine: Engine, name: str, body: str, f
     response = site.post(URL, json={"name": name, "body": body})
     assert response.status_code == 422
     assert response.json()["detail"]["field"] == field
+    assert comments(engine) == []
+
+
+def test_a_lone_surrogate_is_refused_not_a_crash(site: TestClient, engine: Engine) -> None:
+    """The 422 echoes the input, and text with half a UTF-16 pair cannot be written as UTF-8."""
+    body = b'{"name": "\\ud800", "body": "x"}'
+    response = site.post(URL, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert (error["loc"], error["input"]) == (["body", "name"], "\ufffd")
+    assert comments(engine) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "field"),
+    [
+        ("A\u0000da", "Hello", "name"),
+        ("Ada", "Hel\u0000lo", "body"),
+        ("Ada", "Page\u000cbreak", "body"),
+    ],
+)
+def test_text_pages_cannot_carry_is_refused_by_field(
+    site: TestClient, engine: Engine, name: str, body: str, field: str
+) -> None:
+    """NUL failed on PostgreSQL with a 500 and was stored and shown raw on SQLite."""
+    response = site.post(URL, json={"name": name, "body": body})
+    assert response.status_code == 422
+    assert response.json()["detail"]["field"] == field
+    by_form = site.post(f"/pieces/{PUBLIC}/comment", data={"name": name, "body": body})
+    assert by_form.status_code == 422
+    assert "remove it" in by_form.text
     assert comments(engine) == []
 
 
@@ -252,6 +299,14 @@ def test_the_comment_form_works_without_javascript(site: TestClient, engine: Eng
     assert "<strong>Body:</strong> Write something in the comment." in refused.text
 
 
+def test_the_comment_form_takes_an_ascii_parent_id_only(site: TestClient, engine: Engine) -> None:
+    """'\u00b2' passed str.isdigit() and then failed int(): a 500 instead of a comment."""
+    data = {"name": "Ada", "body": "By form.", "parent_id": "\u00b2"}
+    response = site.post(f"/pieces/{PUBLIC}/comment", data=data, follow_redirects=False)
+    assert response.status_code == 303
+    assert [(c.body, c.parent_id) for c in comments(engine)] == [("By form.", None)]
+
+
 def test_moderation_queue_needs_an_editor(
     site: TestClient, engine: Engine, settings: Settings
 ) -> None:
@@ -289,6 +344,9 @@ def test_moderation_queue_in_bulk(site: TestClient, engine: Engine, settings: Se
         )
         assert nothing.status_code == 400
         assert "Select at least one comment." in nothing.text
+        huge = {"action": "approve", "ids": [99999999999999999999], "csrf_token": csrf_of(after)}
+        none_such = editor.post("/editor/comments", data=huge, follow_redirects=False)
+        assert "done=0" in none_such.headers["location"]
         assert "<strong>0</strong> comments to moderate" in editor.get("/editor/").text
     statuses = [c.status for c in comments(engine)]
     assert statuses == ["approved", "approved", "spam"]
@@ -315,6 +373,10 @@ def test_moderation_api_for_scripts(site: TestClient, engine: Engine) -> None:
     assert (
         site.get("/api/feedback/comments?status=rejected", headers=auth).json()[0]["id"] == ids[0]
     )
+    for huge in (2**31, 99999999999999999999):
+        body = {"ids": [ids[0], huge], "action": "approve"}
+        refused = site.post("/api/feedback/comments/moderate", json=body, headers=auth)
+        assert refused.status_code == 422 and refused.json()["detail"][0]["loc"][-1] == 1
 
 
 def test_moderation_commands(site: TestClient, engine: Engine) -> None:

@@ -140,11 +140,34 @@ def test_a_stale_form_answers_409_and_keeps_the_text(browsers: dict[str, TestCli
     assert "My precious text" in stale.text and "changed since version 1" in stale.text
 
 
+def test_saving_the_planning_form_unchanged_adds_no_revision(
+    browsers: dict[str, TestClient],
+) -> None:
+    eve = browsers["eve"]
+    workspace = plan(eve)
+    data = PLAN_FORM | {"csrf_token": csrf(eve, workspace), "base_version": "1"}
+    saved = eve.post(f"{workspace}/planning", data=data, follow_redirects=False)
+    assert saved.status_code == 303
+    assert version_on(eve.get(workspace).text) == "1"
+
+
+def test_a_planning_form_with_a_non_ascii_version_is_stale(browsers: dict[str, TestClient]) -> None:
+    """'\u00b9' (superscript one) passed str.isdigit() and then failed int(): a 500."""
+    eve = browsers["eve"]
+    workspace = plan(eve)
+    data = PLAN_FORM | {"csrf_token": csrf(eve, workspace), "base_version": "\u00b9"}
+    response = eve.post(f"{workspace}/planning", data=data | {"title": "Renamed"})
+    assert response.status_code == 409
+    assert "Cloud costs for CFOs" in eve.get(workspace).text
+
+
 def test_diff_page_and_pages_by_role(browsers: dict[str, TestClient], client: TestClient) -> None:
     eve, ada = browsers["eve"], browsers["ada"]
     workspace = plan(eve)
     diff = eve.get(f"{workspace}/diff", params={"from": 1, "to": 1})
     assert diff.status_code == 200 and "No differences." in diff.text
+    beyond = eve.get(f"{workspace}/diff", params={"from": 99999999999999999999})
+    assert beyond.status_code == 422 and "no revision 99999999999999999999" in beyond.text
     assert ada.get("/editor/review").status_code == 403
     assert ada.get("/editor/plan").status_code == 403
     assert browsers["bob"].get(f"{workspace}/diff").status_code == 404

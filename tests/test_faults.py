@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DataError
 from sqlmodel import Session
 from storekit import extra_store
 from typer.testing import CliRunner
@@ -254,3 +256,28 @@ def test_a_store_locked_for_too_long_answers_503_not_500(
         again = client.post("/api/workflow/pieces", json={"title": "Blocked"}, headers=headers)
         assert again.status_code == 201
     holder.close()
+
+
+def test_a_value_the_store_refuses_answers_422_not_500(
+    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backstop behind the input checks: PostgreSQL refuses NUL in text, where SQLite keeps it
+    (a sign-in with such an address finds no one)."""
+    import app.main
+
+    with TestClient(app.main.create_app(settings)) as client:
+        form = client.get("/editor/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        data = {"email": "a\x00b@example.com", "password": "secret", "csrf_token": token}
+        signed = client.post("/editor/login", data=data)
+        assert signed.status_code == (422 if engine.dialect.name == "postgresql" else 401)
+
+        def refused(*_args: object, **_kwargs: object) -> None:
+            raise DataError("SELECT", {}, ValueError("cannot contain NUL (0x00) bytes"))
+
+        monkeypatch.setattr("editorial.auth.authenticate", refused)
+        page = client.post("/editor/login", data=data)
+        assert page.status_code == 422 and "NUL character" in page.text
+        monkeypatch.setattr("app.routers.feedback.submit_rating", refused)
+        api = client.post("/api/pieces/cloud-basics/ratings", json={"stars": 3})
+        assert api.status_code == 422 and "NUL character" in api.json()["detail"]

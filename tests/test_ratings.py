@@ -101,6 +101,19 @@ def test_stars_must_be_1_to_5(site: TestClient, engine: Engine, stars: object) -
     assert ratings(engine) == []
 
 
+@pytest.mark.parametrize("number", [b"1e400", b"-1e400", b"NaN", b"Infinity", b"-Infinity"])
+def test_numbers_json_cannot_hold_are_refused_not_crashes(
+    site: TestClient, engine: Engine, number: bytes
+) -> None:
+    """The 422 echoes the input; an infinity or NaN in it used to make the answer itself fail."""
+    body = b'{"stars": ' + number + b"}"
+    response = site.post(URL, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "stars"]
+    assert ratings(engine) == []
+
+
 def test_reader_cookie_is_signed_first_party_and_httponly(site: TestClient) -> None:
     response = site.post(URL, json={"stars": 3})
     cookie = response.headers["set-cookie"]
@@ -342,6 +355,17 @@ def test_a_form_without_stars_explains_what_to_do(site: TestClient, engine: Engi
     assert response.status_code == 422
     assert "Choose from 1 to 5 stars." in response.text
     assert f'href="/pieces/{PUBLIC}/#feedback"' in response.text
+    assert ratings(engine) == []
+
+
+@pytest.mark.parametrize("stars", ["\u00b2", "\u0664", "\uff14"])
+def test_the_star_form_takes_ascii_digits_only(
+    site: TestClient, engine: Engine, stars: str
+) -> None:
+    """Superscript two, Arabic-Indic four, fullwidth four: digits to str.isdigit, not to int()."""
+    response = site.post(f"/pieces/{PUBLIC}/rate", data={"stars": stars}, follow_redirects=False)
+    assert response.status_code == 422
+    assert "Choose from 1 to 5 stars." in response.text
     assert ratings(engine) == []
 
 

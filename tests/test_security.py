@@ -45,6 +45,46 @@ def test_every_response_carries_the_security_headers(site: TestClient, path: str
     assert policy["object-src"] == "'none'"
 
 
+@pytest.mark.parametrize(
+    ("method", "address", "status"),
+    [
+        ("GET", "/api/pieces/%00", 422),
+        ("GET", "/api/pieces?q=%00", 422),
+        ("GET", "/api/pieces?audience=cio&audience=%00", 422),
+        ("GET", "/api/pieces/%00/ratings", 422),
+        ("POST", "/api/pieces/%00/comments", 422),
+        ("GET", "/pieces/%00/", 404),
+        ("POST", "/pieces/%00/rate", 404),
+        ("GET", "/topic/cloud%00/", 404),
+        ("GET", "/editor/login?next=%00", 404),
+    ],
+)
+def test_an_address_holding_nul_is_refused_not_a_crash(
+    site: TestClient, method: str, address: str, status: int
+) -> None:
+    """PostgreSQL cannot hold NUL in text: such a slug or filter reached a query and failed."""
+    response = site.request(method, address, data={"stars": "3"} if method == "POST" else None)
+    assert response.status_code == status
+    if status == 404:
+        assert "Page not found" in response.text
+    else:
+        assert "NUL" in response.json()["detail"][0]["msg"]
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+@pytest.mark.parametrize(
+    "path", ["/static/site.css", "/editor/static/editor.css", "/healthz", "/editor/login"]
+)
+def test_head_answers_as_get_does(site: TestClient, path: str) -> None:
+    """Link checkers and load balancers ask with HEAD; these answered 405."""
+    got, head = site.get(path), site.head(path)
+    assert head.status_code == got.status_code == 200
+    assert head.headers["content-type"] == got.headers["content-type"]
+    if path.startswith(("/static/", "/editor/static/")):  # other bodies the server leaves out
+        assert head.content == b""
+        assert head.headers["content-length"] == str(len(got.content))
+
+
 def test_the_api_docs_may_load_their_cdn_but_not_be_framed(site: TestClient) -> None:
     policy = site.get("/docs").headers["content-security-policy"]
     assert "https://cdn.jsdelivr.net" in policy and "frame-ancestors 'none'" in policy

@@ -249,6 +249,20 @@ def test_a_stale_base_version_answers_409_with_the_current_piece(client, auth) -
     assert ok(client.get(url, headers=auth["eve"]))["title"] == "Newer"
 
 
+def test_a_patch_that_changes_nothing_keeps_the_version(client, auth) -> None:
+    """Each such PATCH used to add a revision ("planning: ") and bump the version."""
+    piece = planned(client, auth)
+    url = f"{API}/pieces/{piece['slug']}"
+    assert ok(client.patch(url, json={"base_version": 1}, headers=auth["eve"]))["version"] == 1
+    same = PLAN | {"base_version": 1, "audience": ["finance"], "assignee": "ADA@example.com"}
+    assert ok(client.patch(url, json=same, headers=auth["eve"]))["version"] == 1
+    assert len(ok(client.get(f"{url}/revisions", headers=auth["eve"]))) == 1
+    stale = client.patch(url, json={"base_version": 0}, headers=auth["eve"])
+    assert stale.status_code == 409
+    moved = PLAN | {"base_version": 1, "due_at": "2026-06-11"}
+    assert ok(client.patch(url, json=moved, headers=auth["eve"]))["version"] == 2
+
+
 def test_upload_errors_are_reported_by_field(client, auth, settings) -> None:
     piece = planned(client, auth)
     url = f"{API}/pieces/{piece['slug']}/drafts/upload"
@@ -290,6 +304,27 @@ def test_text_no_feed_could_carry_is_refused_by_field(client, auth) -> None:
     assert ok(client.get(url, headers=auth["eve"]))["version"] == 1
 
 
+def test_review_notes_no_page_could_carry_are_refused_by_field(client, auth) -> None:
+    """A NUL in a note failed on PostgreSQL with a 500; SQLite stored it."""
+    piece = planned(client, auth)
+    url = f"{API}/pieces/{piece['slug']}"
+    note = client.post(f"{url}/notes", json={"body": "Nearly\u0000"}, headers=auth["ada"])
+    assert note.status_code == 422 and set(note.json()["detail"]["errors"]) == {"body"}
+    moved = move(client, auth["ada"], piece, "draft", note="Starting\u000b")
+    assert moved.status_code == 422 and set(moved.json()["detail"]["errors"]) == {"note"}
+    assert ok(client.get(f"{url}/notes", headers=auth["eve"])) == []
+    assert ok(client.get(url, headers=auth["eve"]))["version"] == 1
+
+
+@pytest.mark.parametrize("address", ["/pieces/%00", "/pieces?status=%00", "/pieces/a%00/notes"])
+def test_a_nul_in_an_address_is_refused_not_a_crash(client, auth, address) -> None:
+    """PostgreSQL cannot hold NUL in text: such a slug or filter reached a query and failed."""
+    response = client.get(API + address, headers=auth["eve"])
+    assert response.status_code == 422
+    [error] = ShapeRefused.model_validate(response.json()).detail
+    assert error.loc == (["query", "status"] if "?" in address else ["path"])
+
+
 def test_a_date_past_the_end_of_the_calendar_is_refused_by_field(client, auth) -> None:
     due = "9999-12-31T23:00:00-05:00"  # past Python's last day once in UTC: it used to answer 500
     refused = client.post(f"{API}/pieces", json=PLAN | {"due_at": due}, headers=auth["eve"])
@@ -320,6 +355,25 @@ def test_both_kinds_of_422_match_the_documented_schema(client, auth) -> None:
             assert named == {"InputRefused", "ShapeRefused"}, (method, path)
 
 
+def test_fields_the_workflow_does_not_know_are_refused_not_dropped(client, auth) -> None:
+    """Unknown keys used to vanish before the domain could refuse them, with a 200 or 201."""
+    wanted = {"slug": "wanted", "due": "2027-01-01", "audiences": ["finance"]}
+    refused = client.post(f"{API}/pieces", json={"title": "x"} | wanted, headers=auth["eve"])
+    assert refused.status_code == 422
+    named = {e.loc[-1] for e in ShapeRefused.model_validate(refused.json()).detail}
+    assert named == set(wanted)
+    piece = planned(client, auth)
+    url = f"{API}/pieces/{piece['slug']}"
+    body = {"base_version": 1, "slug": "hacked", "bogus": 1}
+    patched = client.patch(url, json=body, headers=auth["eve"])
+    assert patched.status_code == 422
+    assert {e["loc"][-1] for e in patched.json()["detail"]} == {"slug", "bogus"}
+    moved = move(client, auth["eve"], piece, "draft", status="published")
+    assert moved.status_code == 422
+    assert ok(client.get(url, headers=auth["eve"]))["version"] == 1
+    assert client.get(f"{API}/pieces/hacked", headers=auth["eve"]).status_code == 404
+
+
 def test_any_two_revisions_compare_as_a_diff(client, auth) -> None:
     piece = planned(client, auth)
     url = f"{API}/pieces/{piece['slug']}"
@@ -337,6 +391,9 @@ def test_any_two_revisions_compare_as_a_diff(client, auth) -> None:
     )
     missing = client.get(f"{url}/diff", params={"from": 1, "to": 9}, headers=auth["eve"])
     assert missing.status_code == 422 and set(missing.json()["detail"]["errors"]) == {"to"}
+    for huge in (2**31, 99999999999999999999999):  # past a 32-bit column: no such revision
+        beyond = client.get(f"{url}/diff", params={"from": 1, "to": huge}, headers=auth["eve"])
+        assert beyond.status_code == 422 and set(beyond.json()["detail"]["errors"]) == {"to"}
 
 
 def test_preview_uses_the_site_renderer(client, auth) -> None:

@@ -51,7 +51,7 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-@router.get("/login", response_class=HTMLResponse)
+@router.api_route("/login", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/editor/") -> Response:
     """The sign-in form."""
     return _login_form(request, _safe_next(next))

@@ -102,6 +102,7 @@ def read_calendar(
 
 
 @router.get("/calendar.ics", responses={404: {"description": "Missing or unknown token"}})
+@router.head("/calendar.ics", include_in_schema=False)  # calendar apps check for changes
 def calendar_feed(
     params: ParamsDep,
     session: SessionDep,

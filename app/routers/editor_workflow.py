@@ -15,6 +15,7 @@ from sqlmodel import Session
 from app.dashboard import render_dashboard
 from app.deps import DashboardEditor, DashboardUser, SessionDep, SettingsDep
 from app.routers.editor_review import router as review_router
+from app.routers.pages import canonical_number
 from app.routers.workflow import taxonomy_of
 from editorial import drafts, workflow
 from editorial.auth import SignedIn
@@ -172,7 +173,7 @@ def update_planning(
 ) -> Response:
     """Save planning fields."""
     given = (form.get("base_version") or [""])[0]
-    base = int(given) if given.isdigit() else 0
+    base = canonical_number(given) or 0
     changes = {d: [] for d in DIMENSIONS} | _planning(form)  # an unticked box is a removal
     try:
         workflow.update_piece(

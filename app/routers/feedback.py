@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from app.deps import PagesDep, SessionDep, SettingsDep
+from app.routers.pages import canonical_number
 from editorial.db import autocommit_session
 from editorial.feedback import (
     CommentInput,
@@ -248,7 +249,7 @@ def rate_form(
 ) -> Response:
     """The piece page's star form without JavaScript: rate, then back to the page."""
     try:
-        value = int(stars) if stars.strip().isdigit() else 0
+        value = canonical_number(stars.strip()) or 0
         submit_rating(session, settings, slug, caller.reader, caller.visitor, value, website)
     except (FeedbackError, Limited) as error:
         return _remember(request, _form_error(request, pages, slug, error), caller.reader)
@@ -271,7 +272,7 @@ def comment_form(
     return_to: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """The piece page's comment form without JavaScript: post, then back to the page."""
-    parent = int(parent_id) if parent_id.strip().isdigit() else None
+    parent = canonical_number(parent_id.strip())
     given = CommentInput(name, body, parent)
     try:
         _id, status = submit_comment(

@@ -11,6 +11,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
+@router.head("/healthz", include_in_schema=False)  # load balancers check with HEAD
 def healthz(session: SessionDep) -> dict[str, str]:
     """Answers when the application and its database respond."""
     session.exec(text("SELECT 1"))  # type: ignore[call-overload]

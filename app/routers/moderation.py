@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from app.dashboard import render_dashboard
 from app.deps import DashboardEditor, EditorUser, SessionDep, SettingsDep
 from editorial.audit import Audit, audit, low_rated_pieces
+from editorial.db import MAX_ROW_NUMBER
 from editorial.models import CommentStatus
 from editorial.moderation import ModerationError, moderate, queue, status_counts
 from editorial.settings import Settings
@@ -36,7 +37,7 @@ class AuditFormat(StrEnum):
 class ModerationIn(BaseModel):
     """Comments to approve, reject or mark as spam, all at once."""
 
-    ids: list[int] = Field(min_length=1, max_length=1000)
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ROW_NUMBER)]] = Field(min_length=1, max_length=1000)
     action: Action
 
 

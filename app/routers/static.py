@@ -23,13 +23,13 @@ def _theme_file(settings: Settings, folder: str, path: str) -> FileResponse:
     raise HTTPException(status_code=404)
 
 
-@router.get("/static/{path:path}")
+@router.api_route("/static/{path:path}", methods=["GET", "HEAD"])
 def static_file(path: str, settings: SettingsDep) -> FileResponse:
     """A file from the first theme that has it; nothing outside a theme's static folder."""
     return _theme_file(settings, "static", path)
 
 
-@router.get("/editor/static/{path:path}")
+@router.api_route("/editor/static/{path:path}", methods=["GET", "HEAD"])
 def dashboard_file(path: str, settings: SettingsDep) -> FileResponse:
     """A dashboard asset (styles, scripts) from the theme's `editor/static` folder."""
     return _theme_file(settings, "editor/static", path)

@@ -109,7 +109,13 @@ class RevisionFull(RevisionInfo):
     markdown: str = ""
 
 
-class PlanningFields(BaseModel):
+class Input(BaseModel):
+    """A request body: a field the route does not know is refused by name, never dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PlanningFields(Input):
     """Planning fields; on PATCH only those sent are changed."""
 
     title: str | None = Field(default=None, max_length=300)
@@ -137,7 +143,7 @@ class PatchIn(PlanningFields):
     base_version: int
 
 
-class TransitionIn(BaseModel):
+class TransitionIn(Input):
     """A status change; `note` is required when requesting changes, `publish_at` may come
     with `scheduled`."""
 
@@ -147,7 +153,7 @@ class TransitionIn(BaseModel):
     publish_at: datetime | date | None = None
 
 
-class DraftIn(BaseModel):
+class DraftIn(Input):
     """A draft's text; `submit` also sends it for review."""
 
     base_version: int
@@ -157,13 +163,13 @@ class DraftIn(BaseModel):
     submit: bool = False
 
 
-class NoteIn(BaseModel):
+class NoteIn(Input):
     """A review note."""
 
     body: str = Field(min_length=1, max_length=10_000)
 
 
-class PreviewIn(BaseModel):
+class PreviewIn(Input):
     """Markdown to preview."""
 
     body: str = Field(max_length=2_000_000)
