@@ -278,7 +278,7 @@ def _differs(session: Session, piece: Piece, values: dict[str, Any]) -> bool:
     terms = terms_of(session, [piece.id]).get(piece.id, {})
     for key, value in values.items():
         if key in DIMENSIONS:
-            current: Any = terms.get(key, [])
+            current: Any = sorted(terms.get(key, []))
             value = sorted(value)
         elif key == BRIEF:
             current = (piece.front_matter or {}).get(BRIEF)
