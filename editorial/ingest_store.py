@@ -303,41 +303,20 @@ class StoreWriter:
         """Store each conflicting file as a revision marked `conflict`; the piece keeps the
         service's content, and the file counts as read (a later edit of it is an update)."""
         for rel, digest, data, target in self.conflicted:
-            target.version += 1
-            target.synced, target.path, target.hash, target.missing = (
-                target.version,
+            self._follow(
+                connection,
+                target,
                 rel,
-                digest,
-                False,
+                stamp,
+                {"synced_version": target.version + 1, "source_hash": digest},
+                source_hash=digest,
+                title=data.title,
+                front_matter=data.front_matter,
+                body=data.body,
+                note=f"conflict: {rel} changed on disk and through the service",
+                conflict=True,
             )
-            connection.execute(
-                update(PIECE)
-                .where(PIECE.c.id == target.id)
-                .values(
-                    version=target.version,
-                    synced_version=target.version,
-                    source_path=rel,
-                    source_hash=digest,
-                    source_stat=self.stats.get(rel),
-                    missing_since=None,
-                    updated_at=stamp,
-                )
-            )
-            connection.execute(
-                insert(REVISION).values(
-                    piece_id=target.id,
-                    number=target.version,
-                    created_at=stamp,
-                    actor="ingest",
-                    origin="file",
-                    source_hash=digest,
-                    title=data.title,
-                    front_matter=data.front_matter,
-                    body=data.body,
-                    note=f"conflict: {rel} changed on disk and through the service",
-                    conflict=True,
-                )
-            )
+            target.synced, target.hash = target.version, digest
             self.report.conflicts.append({"path": rel, "message": _conflict_message(target)})
         self.conflicted.clear()
 
@@ -347,36 +326,56 @@ class StoreWriter:
         for rel, target in self.returned:
             what = "is back" if target.missing else f"moved from {target.path}"
             row = connection.execute(select(*_SNAPSHOT).where(PIECE.c.id == target.id)).one()
-            target.version += 1
-            connection.execute(
-                update(PIECE)
-                .where(PIECE.c.id == target.id)
-                .values(
-                    version=target.version,
-                    status=_status_back(row) if target.missing else row.status,
-                    source_path=rel,
-                    source_stat=self.stats.get(rel),
-                    missing_since=None,
-                    updated_at=stamp,
-                )
+            self._follow(
+                connection,
+                target,
+                rel,
+                stamp,
+                {"status": _status_back(row) if target.missing else row.status},
+                source_hash=target.hash,
+                title=row.title,
+                front_matter=row.front_matter,
+                body=row.body,
+                note=f"source file {rel} {what} unchanged; the service's changes are kept",
             )
-            connection.execute(
-                insert(REVISION).values(
-                    piece_id=target.id,
-                    number=target.version,
-                    created_at=stamp,
-                    actor="ingest",
-                    origin="file",
-                    source_hash=target.hash,
-                    title=row.title,
-                    front_matter=row.front_matter,
-                    body=row.body,
-                    note=f"source file {rel} {what} unchanged; the service's changes are kept",
-                )
-            )
-            target.path, target.missing = rel, False
         self.report.updated += len(self.returned)
         self.returned.clear()
+
+    def _follow(
+        self,
+        connection: Any,
+        target: Known,
+        rel: str,
+        stamp: Any,
+        piece: dict[str, Any],
+        **revision: Any,
+    ) -> None:
+        """A new version of `target` that keeps the service's content but records its file at
+        `rel` (present again), with `piece`'s values, and a revision made of `revision`."""
+        target.version += 1
+        connection.execute(
+            update(PIECE)
+            .where(PIECE.c.id == target.id)
+            .values(
+                version=target.version,
+                source_path=rel,
+                source_stat=self.stats.get(rel),
+                missing_since=None,
+                updated_at=stamp,
+                **piece,
+            )
+        )
+        connection.execute(
+            insert(REVISION).values(
+                piece_id=target.id,
+                number=target.version,
+                created_at=stamp,
+                actor="ingest",
+                origin="file",
+                **revision,
+            )
+        )
+        target.path, target.missing = rel, False
 
     def mark_removed(self) -> None:
         """Pieces whose file is gone are archived and flagged missing, never deleted."""
