@@ -29,7 +29,8 @@ TOO_DEEP = "front matter nested too deeply; flatten it"
 
 
 class _UnreadableValue(Exception):
-    """A YAML scalar its tag cannot make (`!!int abc`, `!!bool maybe`, 5,000 digits)."""
+    """A YAML value that cannot stand: a scalar its tag cannot make (`!!int abc`, `!!bool maybe`,
+    5,000 digits), or a key written twice in one mapping."""
 
     def __init__(self, message: str, line: int) -> None:
         super().__init__(message)
@@ -47,12 +48,51 @@ class _YAMLLoader(yaml.CSafeLoader):
         except ValueError:
             return self.construct_scalar(node)
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """A mapping; a key written twice is an error, as TOML has it, rather than the last one
+        silently winning (a merge key `<<` may still be overridden)."""
+        seen: dict[str, int] = {}
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                line = key.start_mark.line + 2
+                if key.value in seen:
+                    message = f"'{key.value}' is written twice, first on line {seen[key.value]}"
+                    raise _UnreadableValue(message + "; keep one", line)
+                seen[key.value] = line
+        return super().construct_mapping(node, deep)
+
     def checked_scalar(self, node: yaml.ScalarNode) -> Any:
         construct, kind = _SCALARS[node.tag]
         try:
-            return construct(self, node)
+            value = construct(self, node)
         except (ValueError, KeyError, IndexError, AttributeError) as exc:
             raise _UnreadableValue(_unreadable(node, kind), node.start_mark.line + 2) from exc
+        return _written(value, node.value) if type(value) in (int, float) else value
+
+
+class _WrittenInt(int):
+    """A YAML number that remembers how it was written, for a field that takes text: YAML 1.1
+    reads `title: 3:10` as 190, `010` as 8 and `1.50` as 1.5, and a title keeps what its writer
+    typed (`_as_text`)."""
+
+    written = ""
+
+
+class _WrittenFloat(float):
+    """A YAML number with a fraction that remembers how it was written (see `_WrittenInt`)."""
+
+    written = ""
+
+
+def _written(number: float, text: str) -> float:
+    value = _WrittenInt(number) if isinstance(number, int) else _WrittenFloat(number)
+    value.written = text
+    return value
+
+
+def _as_text(value: str | int | float) -> str:
+    """A text field's value as its writer typed it, numbers included."""
+    return getattr(value, "written", "") or str(value)
 
 
 _SCALARS = {
@@ -307,9 +347,11 @@ class _Checker:
             html="",
             word_count=words,
             reading_minutes=reading_minutes(words),
-            front_matter=_json_safe(self.meta),
+            front_matter={},
             terms=terms,
         )
+        # After the checks, which put back the numbers that text fields took as written.
+        data.front_matter = _json_safe(self.meta)
         if data.derived_from and data.derived_from == data.slug:
             self.fail("derived_from", "a piece cannot be a version of itself; name its core piece")
         self.aliases()
@@ -326,7 +368,9 @@ class _Checker:
         ):
             self.fail(key, f"expected text, got a {_kind(value)}")
             return None
-        text = "" if value is None else str(value).strip()
+        if isinstance(value, _WrittenInt | _WrittenFloat):
+            self.meta[key] = value.written  # the stored front matter says what the file says
+        text = "" if value is None else _as_text(value).strip()
         if not text and required:
             self.fail(key, _required(key, blank=key in self.meta))
         return text or None
@@ -426,7 +470,10 @@ class _Checker:
         if any(isinstance(v, bool) or not isinstance(v, str | int | float) for v in items):
             self.fail(key, f"expected a term or a list of terms, got {_kind(value)}")
             return []
-        return [str(v) for v in items if str(v).strip()]
+        texts = list(map(_as_text, items))
+        if any(isinstance(v, _WrittenInt | _WrittenFloat) for v in items):
+            self.meta[key] = texts if isinstance(value, list) else texts[0]
+        return [text for text in texts if text.strip()]
 
     def declared(self, key: str, dimension: str, value: Any) -> list[str]:
         slugs = []
@@ -473,7 +520,7 @@ def _slug_hint(given: str) -> str:
 
 def _kind(value: Any) -> str:
     kinds = {dict: "mapping", list: "list", bool: "true/false", int: "number", float: "number"}
-    return kinds.get(type(value), type(value).__name__)
+    return next((kinds[kind] for kind in kinds if isinstance(value, kind)), type(value).__name__)
 
 
 def _json_safe(value: Any) -> Any:
@@ -483,4 +530,6 @@ def _json_safe(value: Any) -> Any:
         return [_json_safe(v) for v in value]
     if isinstance(value, datetime | date | time):
         return value.isoformat()
+    if isinstance(value, _WrittenInt | _WrittenFloat):  # stored as the plain number it stands for
+        return int(value) if isinstance(value, int) else float(value)
     return value

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from editorial.markdown import LINK_TARGET_RE, WORD_RE, count_words
+from editorial.slugs import slugify
 from editorial.source import InvalidSource, PieceData, parse_source
 from editorial.taxonomy import Taxonomy, load_taxonomy, parse_taxonomy
 
@@ -283,6 +284,40 @@ def test_a_tagged_value_deep_in_a_list_is_named_by_its_line(taxonomy: Taxonomy) 
 def test_a_key_too_long_to_write_out_is_an_error(taxonomy: Taxonomy) -> None:
     text = "---\ntitle: T\n? 0x" + "f" * 5000 + "\n: 1\n---\n"
     assert problems(taxonomy, text) == [f"a key is {LONG}"]
+
+
+def test_a_key_written_twice_is_an_error_not_the_last_one_winning(taxonomy: Taxonomy) -> None:
+    text = "---\ntitle: Draft title\nsummary: S\ntitle: Final title\n---\n"
+    assert problems(taxonomy, text) == [
+        "line 4: 'title' is written twice, first on line 2; keep one"
+    ]
+    nested = "---\ntitle: T\nextra:\n  a: 1\n  a: 2\n---\n"
+    assert problems(taxonomy, nested) == ["line 5: 'a' is written twice, first on line 4; keep one"]
+
+
+def test_a_merge_key_may_still_be_overridden(taxonomy: Taxonomy) -> None:
+    text = "---\ntitle: T\nbase: &b {x: 1}\nother:\n  <<: *b\n  x: 2\n---\n"
+    assert parse(taxonomy, text).front_matter["other"] == {"x": 2}
+
+
+@pytest.mark.parametrize(
+    ("written", "number"),
+    [("3:10", 190), ("1.50", 1.5), ("010", 8), ("0x1F", 31), ("1_000", 1000), ("1984", 1984)],
+)
+def test_text_fields_keep_numbers_as_they_were_written(
+    taxonomy: Taxonomy, written: str, number: float
+) -> None:
+    """YAML 1.1 reads these as numbers (3:10 is base 60); a title is what its writer typed."""
+    text = f"---\ntitle: {written}\nsummary: {written}\ntags: [{written}]\nextra: {written}\n---\n"
+    data = parse(taxonomy, text)
+    assert (data.title, data.summary) == (written, written)
+    assert data.terms == [("tag", slugify(written))]
+    assert data.front_matter == {
+        "title": written,
+        "summary": written,
+        "tags": [written],
+        "extra": number,  # a field that is not text keeps the number YAML read
+    }
 
 
 @pytest.mark.parametrize("number", ["9" * 5000, "1_" + "0" * 5000, "0x" + "f" * 5000])
