@@ -295,7 +295,9 @@ def _print_export(report, out: Path) -> None:
     for error in report.errors:
         typer.echo(f"error: {error}", err=True)
     for broken in report.broken_links:
-        typer.echo(f"broken link: {broken['page']} -> {broken['link']}", err=True)
+        fix = broken.get("fix")
+        hint = f" (misses the site's path prefix; write '{fix}')" if fix else ""
+        typer.echo(f"broken link: {broken['page']} -> {broken['link']}{hint}", err=True)
 
 
 @app.command("pieces")

@@ -46,6 +46,8 @@ from editorial.outdir import (
     link_pattern,
     page_links,
     remove_stale,
+    stray_links,
+    stray_pattern,
 )
 from editorial.pieces import html_of
 from editorial.render import Renderer, author_path, piece_path, term_path, theme_fingerprint
@@ -278,6 +280,7 @@ class Maker:
         self.pages = pages
         self.files = FileWriter(fresh_staging(out))
         self.link_re = link_pattern(pages.renderer.site.base_path)
+        self.stray_re = stray_pattern(pages.renderer.site.base_path)
 
     def make(self, specs: list[Spec]) -> list[tuple[str, list[str]]]:
         """Render and write `specs`; returns each file's internal links."""
@@ -293,6 +296,8 @@ class Maker:
             data = self.render(spec, html, feedback)
             self.files.write(spec.path, data)
             links = page_links(self.link_re, data) if spec.path.endswith(".html") else []
+            if spec.kind == "piece" and self.stray_re:
+                links += stray_links(self.stray_re, html[self.catalog.by_slug[spec.args[0]].id])
             done.append((spec.path, links))
         return done
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -15,9 +16,10 @@ from typing import Any
 
 # Of the manifest and of the pages' fingerprints: bumped when pages made from the same store
 # change (4: feeds, sitemap and dateModified give `modified`; 5: an author name with no Latin
-# letters gets a page, feeds drop characters XML forbids), so that the next export rewrites
-# every file instead of finding nothing changed.
-EXPORT_VERSION = "5"
+# letters gets a page, feeds drop characters XML forbids; 6: the manifest holds the stray links
+# of pieces' bodies), so that the next export rewrites every file instead of finding nothing
+# changed.
+EXPORT_VERSION = "6"
 MANIFEST = ".editorial-export.json"
 STAGING = ".editorial-staging"
 
@@ -168,13 +170,13 @@ class Manifest:
         """Find the broken links, those whose target is not among `paths`: each distinct link
         is looked up once, and files are decoded only when one is missing. The table is rebuilt
         whenever they were decoded, and when it has grown past twice the files."""
-        missing = {link for link in self.links if _target(link) not in paths}
+        missing = {link for link in self.links if _broken(link, paths)}
         if not missing and len(self.links) <= 2 * len(self.files) + 64:
             self.broken_links = []
             return
         decoded = self.decoded()
         self.broken_links = [
-            {"page": page, "link": link}
+            _broken_entry(page, link)
             for page, links in sorted(decoded.items())
             if not missing.isdisjoint(links)
             for link in links
@@ -264,6 +266,41 @@ def page_links(pattern: re.Pattern[bytes], data: bytes) -> list[str]:
     """The site-internal link targets in a page, as paths inside the export, found by a
     `link_pattern`."""
     return sorted(link.decode("utf-8") for link in set(pattern.findall(data)))
+
+
+def stray_pattern(base_path: str) -> re.Pattern[str] | None:
+    """For a site under a path prefix, finds the root-relative link targets in a piece's body
+    that miss the prefix (`/pieces/a/` on a site at `/insights/`), kept with their leading `/`;
+    None for a site at the root, where every root-relative link is the site's own."""
+    if base_path == "/":
+        return None
+    inside = re.escape(base_path[1:])
+    return re.compile(r'="(?:(?<=href=")|(?<=src="))(/(?!/|' + inside + r')[^"#?]*)')
+
+
+def stray_links(pattern: re.Pattern[str] | None, body: str) -> list[str]:
+    """The stray links a `stray_pattern` finds in a piece's body HTML."""
+    return sorted(set(pattern.findall(body))) if pattern else []
+
+
+def _broken(link: str, paths: set[str]) -> bool:
+    """A link inside the site is broken when the export lacks its target. A stray link (one
+    with its leading `/`) is broken when, with the path prefix, it would name one of the
+    export's files in a folder: the writer meant this site's page (a link to the root or to
+    a file there may well be the rest of the corporate site's)."""
+    if link.startswith("/"):
+        rest = link[1:]
+        return "/" in rest.rstrip("/") and _target(rest) in paths
+    return _target(link) not in paths
+
+
+def _broken_entry(page: str, link: str) -> dict[str, str]:
+    """A broken link as reported; a stray one with the link to write instead, relative to the
+    page, which works under any path prefix."""
+    if not link.startswith("/"):
+        return {"page": page, "link": link}
+    fix = posixpath.relpath(link[1:], posixpath.dirname(page))
+    return {"page": page, "link": link, "fix": fix + "/" if link.endswith("/") else fix}
 
 
 def _target(link: str) -> str:

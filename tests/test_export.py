@@ -571,6 +571,38 @@ def test_links_of_unchanged_pages_are_checked_from_the_manifest(
     assert fresh.broken_links == first.broken_links
 
 
+def test_a_body_link_that_misses_the_path_prefix_is_reported_with_its_fix(
+    store: Engine, settings: Settings, content_dir: Path, tmp_path: Path
+) -> None:
+    """Under /insights/, a body link to /pieces/cloud-basics/ leads out of the site; a link to
+    the corporate site's root or to a page the export does not have is not this site's."""
+    piece = content_dir / "posts" / "cloud-basics-finance.md"
+    links = "[a](/pieces/cloud-basics/) [b](/) [c](/contact/) [d](/insights/pieces/cloud-basics/)"
+    piece.write_text(piece.read_text() + f"\n{links} [e](../cloud-basics/#top)\n")
+    assert not ingest(store, content_dir).errors
+    stray = {
+        "page": "pieces/cloud-basics-finance/index.html",
+        "link": "/pieces/cloud-basics/",
+        "fix": "../cloud-basics/",
+    }
+    out = tmp_path / "out"
+    assert export(store, settings, out).broken_links == [stray]
+    assert export(store, settings, out).broken_links == [stray]  # kept for the unchanged page
+    result = CliRunner().invoke(app, ["export", str(out), "--base-url", BASE, "--strict"])
+    assert result.exit_code == 1
+    assert (
+        "broken link: pieces/cloud-basics-finance/index.html -> /pieces/cloud-basics/ "
+        "(misses the site's path prefix; write '../cloud-basics/')"
+    ) in result.output
+    # At the root every root-relative link is the site's own, and checked as such.
+    at_root = export(store, settings, tmp_path / "root", base_url="https://corp.example/")
+    page = stray["page"]
+    assert at_root.broken_links == [
+        {"page": page, "link": "contact/"},
+        {"page": page, "link": "insights/pieces/cloud-basics/"},
+    ]
+
+
 def test_served_page_and_exported_page_are_the_same_bytes(
     store: Engine, settings: Settings, client: TestClient, tmp_path: Path
 ) -> None:
