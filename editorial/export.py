@@ -361,7 +361,7 @@ def export_site(
         base_url,
         settings.site_title,
         pages.per_page,
-        taxonomy.fingerprint,
+        taxonomy.terms_fingerprint,
         theme_fingerprint(settings),
         api_base(settings),
         settings.comment_moderation,

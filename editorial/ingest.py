@@ -253,7 +253,7 @@ def _load_known(engine: Engine) -> dict[str, Known]:
 
 
 def _fingerprint(taxonomy: Taxonomy) -> str:
-    return f"render={RENDER_VERSION};taxonomy={taxonomy.fingerprint}"
+    return f"render={RENDER_VERSION};taxonomy={taxonomy.names_fingerprint}"
 
 
 def _stored_state(engine: Engine) -> dict[str, str]:

@@ -4,6 +4,7 @@ and the writer that turns parsed files into rows, one batch a transaction."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
@@ -13,6 +14,26 @@ from editorial.db import session_scope
 from editorial.models import Piece, PieceTerm, Revision, Status
 from editorial.source import STATUSES, PieceData, SourceError
 
+# What a file gives its piece (besides its terms).
+_CONTENT = (
+    "slug",
+    "title",
+    "summary",
+    "status",
+    "format",
+    "author",
+    "assignee",
+    "publish_at",
+    "expire_at",
+    "due_at",
+    "review_by",
+    "derived_from",
+    "body",
+    "html",
+    "word_count",
+    "reading_minutes",
+    "front_matter",
+)
 PIECE = Piece.__table__  # type: ignore[attr-defined]
 TERM = PieceTerm.__table__  # type: ignore[attr-defined]
 REVISION = Revision.__table__  # type: ignore[attr-defined]
@@ -120,6 +141,7 @@ class StoreWriter:
             (updates if target else inserts).append((rel, digest, parsed, target))
         stamp = clock.now()
         with self.engine.begin() as connection:
+            updates = self._drop_unchanged(connection, updates)
             self._keep_both(connection, stamp)
             self._bring_back(connection, stamp)
             revised = self._update(connection, updates, stamp)  # first: it frees slugs
@@ -229,6 +251,35 @@ class StoreWriter:
             (rel, digest, data, Known(ids[data.slug], data.slug, rel, digest, 1, False))
             for rel, digest, data, _ in items
         ]
+
+    def _drop_unchanged(self, connection: Any, items: list) -> list:
+        """The updates less the files read again with the same bytes at the same path (after a
+        taxonomy or renderer change) that leave their piece as it is: those are counted
+        unchanged and not written, so that their pieces, and the pages that show them, keep
+        their moment of change."""
+        again = {
+            target.id: data
+            for rel, digest, data, target in items
+            if target.made_from(digest) and target.path == rel
+        }
+        if not again:
+            return items
+        columns = [PIECE.c[name] for name in _CONTENT]
+        rows = connection.execute(select(PIECE.c.id, *columns).where(PIECE.c.id.in_(again)))
+        stored = {row.id: _content(row) for row in rows}
+        terms: dict[int, set[tuple[str, str]]] = {piece_id: set() for piece_id in again}
+        tagged = select(TERM.c.piece_id, TERM.c.dimension, TERM.c.term)
+        for piece_id, dimension, term in connection.execute(
+            tagged.where(TERM.c.piece_id.in_(again))
+        ):
+            terms[piece_id].add((dimension, term))
+        same = {
+            piece_id
+            for piece_id, data in again.items()
+            if stored[piece_id] == _content(data) and terms[piece_id] == set(data.terms)
+        }
+        self.report.unchanged += len(same)
+        return [item for item in items if item[3].id not in same]
 
     def _update(self, connection: Any, items: list, stamp: Any) -> list:
         """Rewrite the pieces; returns those that changed (a new version), as opposed to those
@@ -430,29 +481,15 @@ def _conflict_message(target: Known) -> str:
     )
 
 
+def _content(piece: Any) -> tuple:
+    """What a file gives its piece, from parsed data or a stored row, comparable (the store
+    gives moments without their zone, in UTC)."""
+    values = (getattr(piece, name) for name in _CONTENT)
+    return tuple(clock.to_utc(v) if isinstance(v, datetime) else v for v in values)
+
+
 def _row(rel: str, digest: str, data: PieceData, stamp: Any) -> dict[str, Any]:
-    row = {
-        name: getattr(data, name)
-        for name in (
-            "slug",
-            "title",
-            "summary",
-            "status",
-            "format",
-            "author",
-            "assignee",
-            "publish_at",
-            "expire_at",
-            "due_at",
-            "review_by",
-            "derived_from",
-            "body",
-            "html",
-            "word_count",
-            "reading_minutes",
-            "front_matter",
-        )
-    }
+    row = {name: getattr(data, name) for name in _CONTENT}
     return row | {
         "source_path": rel,
         "source_hash": digest,

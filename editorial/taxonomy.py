@@ -66,7 +66,6 @@ class Taxonomy:
 
     dimensions: dict[str, tuple[Term, ...]]
     targets: Targets = Targets()
-    fingerprint: str = ""
     _index: dict[str, dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
     _terms: dict[tuple[str, str], Term] = field(default_factory=dict, repr=False, compare=False)
 
@@ -78,6 +77,19 @@ class Taxonomy:
                 names[term.slug] = term.slug
                 names.setdefault(slugify(term.label), term.slug)
             self._index[dimension] = names
+
+    @property
+    def names_fingerprint(self) -> str:
+        """What reading a piece's file depends on: each dimension's term slugs and labels, in
+        order (a comment, a description, a weight or a coverage target changes nothing there)."""
+        names = {d: [(t.slug, t.label) for t in terms] for d, terms in self.dimensions.items()}
+        return _digest(sorted(names.items()))
+
+    @property
+    def terms_fingerprint(self) -> str:
+        """What pages may show: every dimension's terms as declared (not the coverage targets,
+        which only the coverage report reads)."""
+        return _digest(list(self.dimensions.items()))
 
     def terms(self, dimension: str) -> tuple[Term, ...]:
         """The terms of `dimension` in declared order (empty for an undeclared one)."""
@@ -133,7 +145,11 @@ def parse_taxonomy(raw: bytes, where: str) -> Taxonomy:
     targets = Targets()
     if "targets" in mapping:
         targets = reader.targets(*mapping["targets"][1:], dimensions)
-    return Taxonomy(dimensions, targets, hashlib.blake2b(raw, digest_size=16).hexdigest())
+    return Taxonomy(dimensions, targets)
+
+
+def _digest(value: Any) -> str:
+    return hashlib.blake2b(repr(value).encode(), digest_size=16).hexdigest()
 
 
 class _Reader:

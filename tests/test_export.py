@@ -99,6 +99,32 @@ def test_stores_built_at_different_moments_export_the_same_bytes(
     assert tree(tmp_path / "a") == tree(tmp_path / "b")
 
 
+def test_a_coverage_target_or_a_comment_in_the_taxonomy_reads_and_writes_nothing(
+    store: Engine, settings: Settings, content_dir: Path, tmp_path: Path
+) -> None:
+    """Coverage targets are for the gap report, and no page shows a comment: neither makes
+    ingest read the files again nor the export rewrite a page. A term's description is shown
+    on pages, so it rewrites them, but files need not be read again for it."""
+    out = tmp_path / "out"
+    first = export(store, settings, out)
+    taxonomy = content_dir / "taxonomy.yaml"
+    text = taxonomy.read_text()
+    taxonomy.write_text("# planning for 2027\n" + text.replace("per_cell: 1", "per_cell: 3"))
+    to_read: list[int] = []
+    assert ingest(store, content_dir, on_total=to_read.append).unchanged == 6
+    assert to_read == [0]
+    again = export(store, settings, out)
+    assert (again.written, again.unchanged) == (0, first.files)
+    described = "label: Analytics\n    description: Numbers that decide budgets.\n"
+    taxonomy.write_text(text.replace("label: Analytics\n", described))
+    assert ingest(store, content_dir, on_total=to_read.append).unchanged == 6
+    assert to_read == [0, 0]
+    assert export(store, settings, out).written > 0
+    assert (
+        "Numbers that decide budgets." in (out / "topic" / "analytics" / "index.html").read_text()
+    )
+
+
 def test_a_changed_file_dates_its_piece_and_reading_it_again_does_not(
     store: Engine, content_dir: Path, settings: Settings, tmp_path: Path, monkeypatch
 ) -> None:
@@ -111,7 +137,8 @@ def test_a_changed_file_dates_its_piece_and_reading_it_again_does_not(
     monkeypatch.setattr(clock, "now", lambda: FROZEN + timedelta(days=5))
     taxonomy = content_dir / "taxonomy.yaml"
     taxonomy.write_text(taxonomy.read_text().replace("Chief information", "Chief technology"))
-    assert ingest(store, content_dir).updated == 6  # all six files read again, none changed
+    again = ingest(store, content_dir)  # all six files read again, none changed
+    assert (again.updated, again.unchanged) == (0, 6)
     out = tmp_path / "out"
     export(store, settings, out)
     sitemap = (out / "sitemap.xml").read_text()

@@ -507,14 +507,15 @@ def test_a_taxonomy_change_revalidates_unchanged_files(engine: Engine, content_d
         "message": "line 6, field 'audience': unknown audience 'sales'; "
         "did you mean 'finance'? (declare new terms in taxonomy.yaml)",
     }
-    assert ingest(engine, content_dir).as_json() == summary(updated=5, errors=[error])
+    # Every file is read again; only hugo-style's piece changes, and analytics-plan is refused.
+    assert ingest(engine, content_dir).as_json() == summary(updated=1, unchanged=4, errors=[error])
     assert ("topic", "roadmap") in terms(engine, "hugo-style")  # a free tag became a term
     assert ("tag", "roadmap") not in terms(engine, "hugo-style")
     assert terms(engine, "analytics-plan")[0] == ("audience", "sales")  # last good version
     # still invalid on the next run, though neither the file nor the taxonomy changed since
     assert ingest(engine, content_dir).as_json() == summary(unchanged=5, errors=[error])
     taxonomy.write_text(original)
-    assert ingest(engine, content_dir).as_json() == summary(updated=6)
+    assert ingest(engine, content_dir).as_json() == summary(updated=1, unchanged=5)
     assert ("tag", "roadmap") in terms(engine, "hugo-style")
     assert piece(engine, "analytics-plan").version == 1
 
@@ -523,9 +524,13 @@ def test_revalidation_alone_makes_no_revision(engine: Engine, content_dir: Path)
     ingest(engine, content_dir)
     before = snapshot(engine)
     taxonomy = content_dir / "taxonomy.yaml"
+    stamps = {slug: piece(engine, slug).updated_at for slug in before}
     taxonomy.write_text(taxonomy.read_text().replace("label: Cloud", "label: Cloud computing"))
-    assert ingest(engine, content_dir).as_json() == summary(updated=6)
+    # Every file is read again, and no piece changes: none is written, and none looks changed
+    # to the export (the moment of its last write stays).
+    assert ingest(engine, content_dir).as_json() == summary(unchanged=6)
     assert snapshot(engine) == before  # nothing in any piece changed, so no version or revision
+    assert {slug: piece(engine, slug).updated_at for slug in before} == stamps
 
 
 def test_a_broken_taxonomy_stops_the_run_before_anything_is_written(
@@ -570,7 +575,9 @@ def test_a_killed_run_leaves_whole_batches_and_a_rerun_completes_it(
 
     monkeypatch.setattr(StoreWriter, "_terms_and_revisions", original)
     report = ingest(engine, content_dir)
-    assert (report.added, report.updated, report.errors) == (4, 2, [])
+    # The first batch's two files are read again (the killed run saved no state) and found
+    # as stored.
+    assert (report.added, report.updated, report.unchanged, report.errors) == (4, 0, 2, [])
     assert snapshot(engine) == clean
     assert ingest(engine, content_dir).as_json() == summary(unchanged=6)
 

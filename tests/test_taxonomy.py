@@ -254,11 +254,26 @@ def test_closest_term_of_an_undeclared_dimension_is_none() -> None:
     assert bare.closest("format", "blog") is None
 
 
-def test_fingerprint_follows_the_bytes() -> None:
-    text = f"audience:\n  - cio\n{COVERAGE}"
+def test_fingerprints_follow_what_files_and_pages_depend_on() -> None:
+    """Reading files depends on term slugs and labels; pages on the terms as declared; neither
+    on a comment or the coverage targets."""
+    text = f"audience:\n  - slug: cio\n    label: CIO\n{COVERAGE}"
     first = parse_taxonomy(text.encode(), "a")
-    assert parse_taxonomy(text.encode(), "b").fingerprint == first.fingerprint
-    assert parse_taxonomy((text + "# note\n").encode(), "a").fingerprint != first.fingerprint
+
+    def changed(new_text: str) -> tuple[bool, bool]:
+        other = parse_taxonomy(new_text.encode(), "b")
+        return (
+            other.names_fingerprint != first.names_fingerprint,
+            other.terms_fingerprint != first.terms_fingerprint,
+        )
+
+    assert changed(text) == (False, False)
+    assert changed(text + "# note\n") == (False, False)
+    assert changed(text + "targets:\n  per_cell: 3\n") == (False, False)
+    described = text.replace("label: CIO\n", "label: CIO\n    description: Runs IT\n")
+    assert changed(described) == (False, True)
+    assert changed(text.replace("label: CIO", "label: Chief information officer")) == (True, True)
+    assert changed(text.replace("  - slug: cio\n", "  - slug: cto\n")) == (True, True)
 
 
 def test_current_taxonomy_rereads_a_changed_file(tmp_path: Path) -> None:
