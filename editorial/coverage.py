@@ -4,9 +4,10 @@ For a moment `as_of` (now, or a past date to see whether gaps are closing), each
 
 - published: pieces a reader could see at `as_of` (`pieces.public_filter`) that were out by then;
 - fresh: published pieces out for at most `fresh_days` and not past their `review_by` date;
-- planned: pieces on their way (planned, draft, review, approved, or scheduled for later) with a
-  due or publish date no later than the end of the planning horizon; late work still counts,
-  since it is still coming, and a piece created after `as_of` did not exist yet;
+- planned: pieces on their way (planned, draft, review, approved, or scheduled or published with a
+  publish date still ahead) with a due or publish date no later than the end of the planning
+  horizon; late work still counts, since it is still coming, and a piece created after `as_of`
+  did not exist yet;
 
 and gap = max(0, target - fresh - planned), priority = gap x the three terms' weights."""
 
@@ -30,6 +31,7 @@ from editorial.pieces import public_filter, tagged
 from editorial.taxonomy import Taxonomy
 
 PIPELINE = (Status.PLANNED, Status.DRAFT, Status.REVIEW, Status.APPROVED)
+COMING = (Status.SCHEDULED, Status.PUBLISHED)  # on their way while their publish date is ahead
 CELL_FIELDS = ("audience", "stage", "topic", "published", "fresh", "planned", "target", "gap")
 
 
@@ -134,12 +136,14 @@ def is_fresh(window: Window) -> ColumnElement[bool]:
 
 
 def is_planned(window: Window) -> ColumnElement[bool]:
-    """On its way at `as_of`, and dated within the planning horizon."""
+    """On its way at `as_of`, and dated within the planning horizon. A published piece dated
+    later is on its way too: that is how a file schedules a piece, and readers see it only then."""
     at, end = window.as_of, window.horizon_end
     later = or_(col(Piece.publish_at).is_(None), col(Piece.publish_at) > at)
     return and_(
-        col(Piece.status) != Status.PUBLISHED,  # redundant, but settles most pieces in one test
-        or_(col(Piece.status).in_(PIPELINE), and_(col(Piece.status) == Status.SCHEDULED, later)),
+        # redundant, but settles most pieces (published, and out already) in two tests
+        or_(col(Piece.status) != Status.PUBLISHED, col(Piece.publish_at) > at),
+        or_(col(Piece.status).in_(PIPELINE), and_(col(Piece.status).in_(COMING), later)),
         col(Piece.created_at) <= at,
         or_(col(Piece.due_at) <= end, col(Piece.publish_at) <= end),
     )

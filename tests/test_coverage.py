@@ -19,7 +19,14 @@ from typer.testing import CliRunner
 from editorial.cli import app
 from editorial.clock import to_utc
 from editorial.commission import CommissionRequest, commission
-from editorial.coverage import CellState, CoverageError, coverage, parse_as_of
+from editorial.coverage import (
+    CellState,
+    CoverageError,
+    Window,
+    cell_pieces,
+    coverage,
+    parse_as_of,
+)
 from editorial.gaps import gap_report
 from editorial.models import Piece, PieceTerm, Status
 from editorial.refresh import review_queue
@@ -100,8 +107,11 @@ def py_fresh(p: Spec, at: datetime, fresh_days: int) -> bool:
 
 def py_planned(p: Spec, at: datetime, horizon_weeks: int) -> bool:
     end = at + timedelta(weeks=horizon_weeks)
-    coming = p.status in PIPELINE or (
-        p.status == Status.SCHEDULED and (p.publish_at is None or p.publish_at > at)
+    dated_later = p.publish_at is not None and p.publish_at > at
+    coming = (
+        p.status in PIPELINE
+        or (p.status == Status.SCHEDULED and (p.publish_at is None or dated_later))
+        or (p.status == Status.PUBLISHED and dated_later)
     )
     dated = any(moment is not None and moment <= end for moment in (p.due_at, p.publish_at))
     return coming and p.created_at <= at and dated
@@ -408,6 +418,30 @@ def test_each_state(session: Session, frozen_clock: datetime) -> None:
     }
 
 
+def test_a_published_piece_dated_next_week_is_planned_coverage(
+    session: Session, frozen_clock: datetime
+) -> None:
+    # a file with a future `date` and the default status: readers see it only next week
+    store(
+        session,
+        [
+            Spec(
+                "next-week",
+                publish_at=frozen_clock + 7 * DAY,
+                terms=cell_terms("cio", "awareness", "cloud"),
+            )
+        ],
+    )
+    cio = find(coverage(session, TAXONOMY), "cio", "awareness", "cloud")
+    assert (cio.published, cio.fresh, cio.planned, cio.gap) == (0, 0, 1, 0)
+    assert cio.state == CellState.PLANNED
+    report = gap_report(session, TAXONOMY, topic="cloud", limit=100)
+    assert ("cio", "awareness") not in {(r.audience, r.stage) for r in report.recommendations}
+    window = Window.of(TAXONOMY)
+    [listed] = cell_pieces(session, window, "cio", "awareness", "cloud")
+    assert (listed.slug, listed.counts_as) == ("next-week", "planned")
+
+
 def test_topic_slice_by_label_and_unknown_topic_names_the_closest(session: Session) -> None:
     assert {c.topic for c in coverage(session, TAXONOMY, topic="Cloud")} == {"cloud"}
     with pytest.raises(CoverageError) as caught:
@@ -421,16 +455,16 @@ def test_as_of_shows_coverage_as_it_was(session: Session, frozen_clock: datetime
     cell = cell_terms("cio", "awareness", "cloud")
     store(session, [Spec("spring", publish_at=to_utc(datetime(2026, 3, 1, 9)), terms=cell)])
 
-    def counts(as_of: str | None) -> tuple[int, int, int]:
+    def counts(as_of: str | None) -> tuple[int, int, int, int]:
         moment = parse_as_of(as_of) if as_of else None
         c = find(coverage(session, TAXONOMY, as_of=moment), "cio", "awareness", "cloud")
-        return c.published, c.fresh, c.gap
+        return c.published, c.fresh, c.planned, c.gap
 
-    assert counts("2026-02-28") == (0, 0, 1)
-    assert counts("2026-03-01") == (1, 1, 0)  # a bare date means the end of that day
-    assert counts("2026-03-01T08:00:00") == (0, 0, 1)
-    assert counts(None) == (1, 1, 0)  # 92 days old on the frozen clock: fresh for 100 days
-    assert counts("2026-06-15") == (1, 0, 1)  # 106 days old then
+    assert counts("2026-02-28") == (0, 0, 1, 0)  # stored, and dated the next day: on its way
+    assert counts("2026-03-01") == (1, 1, 0, 0)  # a bare date means the end of that day
+    assert counts("2026-03-01T08:00:00") == (0, 0, 1, 0)
+    assert counts(None) == (1, 1, 0, 0)  # 92 days old on the frozen clock: fresh for 100 days
+    assert counts("2026-06-15") == (1, 0, 0, 1)  # 106 days old then
 
 
 def test_a_bad_as_of_says_how_to_write_it() -> None:
