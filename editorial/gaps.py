@@ -106,21 +106,36 @@ class HeatCell:
     target: int
     gap: int
     gaps: int  # how many of its cells have a gap
-
-    @property
-    def state(self) -> CellState:
-        return cell_state(self.target, self.published, self.fresh, self.planned)
+    state: CellState
 
 
 def heatmap(cells: Iterable[Cell]) -> dict[tuple[str, str], HeatCell]:
     """The cells summed by (audience, stage), over the topics they cover."""
-    sums: dict[tuple[str, str], list[int]] = {}
+    squares: dict[tuple[str, str], list[Cell]] = {}
     for cell in cells:
-        total = sums.setdefault((cell.audience, cell.stage), [0] * 6)
-        counts = (cell.published, cell.fresh, cell.planned, cell.target, cell.gap, cell.gap > 0)
-        for n, value in enumerate(counts):
-            total[n] += value
-    return {key: HeatCell(*total) for key, total in sums.items()}
+        squares.setdefault((cell.audience, cell.stage), []).append(cell)
+    return {key: square(group) for key, group in squares.items()}
+
+
+def square(cells: list[Cell]) -> HeatCell:
+    """Cells summed into one square. Its state comes from the wanted cells alone, each one's
+    fresh pieces counted up to its target: one topic's surplus never covers another's gap."""
+    wanted = [c for c in cells if c.target > 0]
+    state = cell_state(
+        sum(c.target for c in wanted),
+        sum(c.published for c in wanted),
+        sum(min(c.fresh, c.target) for c in wanted),
+        sum(c.planned for c in wanted),
+    )
+    return HeatCell(
+        sum(c.published for c in cells),
+        sum(c.fresh for c in cells),
+        sum(c.planned for c in cells),
+        sum(c.target for c in cells),
+        sum(c.gap for c in cells),
+        sum(c.gap > 0 for c in cells),
+        state,
+    )
 
 
 def gap_report(

@@ -20,6 +20,7 @@ from editorial.cli import app
 from editorial.clock import to_utc
 from editorial.commission import CommissionRequest, commission
 from editorial.coverage import (
+    Cell,
     CellState,
     CoverageError,
     Window,
@@ -27,7 +28,7 @@ from editorial.coverage import (
     coverage,
     parse_as_of,
 )
-from editorial.gaps import gap_report
+from editorial.gaps import HeatCell, gap_report, heatmap
 from editorial.models import Piece, PieceTerm, Status
 from editorial.refresh import review_queue
 from editorial.settings import Settings
@@ -416,6 +417,22 @@ def test_each_state(session: Session, frozen_clock: datetime) -> None:
         ("finance", "purchase"): CellState.GAP,
         ("purchasing", "purchase"): CellState.GAP,
     }
+
+
+def test_a_square_summed_over_topics_is_covered_only_when_each_topic_is() -> None:
+    def square(*counts: tuple[str, int, int, int]) -> HeatCell:
+        cells = [
+            Cell("cio", "awareness", t, fresh, fresh, 0, target, 1.0) for t, fresh, target in counts
+        ]
+        return heatmap(cells)[("cio", "awareness")]
+
+    surplus = square(("cloud", 2, 1), ("analytics", 0, 1))  # two on cloud, none on analytics
+    assert (surplus.fresh, surplus.target, surplus.gap, surplus.gaps) == (2, 2, 1, 1)
+    assert surplus.state == CellState.THIN
+    unwanted = square(("events", 3, 0), ("cloud", 0, 1))  # pieces only where none are wanted
+    assert unwanted.state == CellState.GAP
+    assert square(("cloud", 2, 1), ("analytics", 1, 1)).state == CellState.COVERED
+    assert square(("events", 1, 0)).state == CellState.NOT_WANTED
 
 
 def test_a_published_piece_dated_next_week_is_planned_coverage(
