@@ -11,7 +11,8 @@ import io
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, String, func, literal, union_all
+from sqlalchemy import Select, String, Subquery, func, literal, or_, union_all
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from editorial import clock
@@ -93,6 +94,19 @@ def _tags(at: datetime) -> Select:
     return union_all(terms, authors).subquery("tags")
 
 
+def _shown_comments() -> Subquery:
+    """(piece_id) of every comment readers see: approved, and in an approved thread. A reply
+    stays approved when the comment it answers is rejected later, but pages hide it then."""
+    thread = aliased(Comment)
+    return (
+        select(col(Comment.piece_id).label("piece_id"))
+        .outerjoin(thread, col(Comment.parent_id) == thread.id)
+        .where(Comment.status == CommentStatus.APPROVED)
+        .where(or_(col(Comment.parent_id).is_(None), thread.status == CommentStatus.APPROVED))
+        .subquery("shown")
+    )
+
+
 def _grouped(session: Session, at: datetime) -> dict[tuple[str, str], list]:
     """Pieces, ratings, star sum and approved comments per (dimension, term): three GROUP BYs."""
     tags = _tags(at)
@@ -107,11 +121,9 @@ def _grouped(session: Session, at: datetime) -> dict[tuple[str, str], list]:
     )
     for d, t, n, total in session.execute(rated):
         found[d, t][1:3] = [n, int(total or 0)]
+    shown = _shown_comments()
     commented = (
-        select(*key, func.count())
-        .join(Comment, col(Comment.piece_id) == tags.c.piece_id)
-        .where(Comment.status == CommentStatus.APPROVED)
-        .group_by(*key)
+        select(*key, func.count()).join(shown, shown.c.piece_id == tags.c.piece_id).group_by(*key)
     )
     for d, t, n in session.execute(commented):
         found[d, t][3] = n

@@ -22,8 +22,10 @@ from typer.testing import CliRunner
 from editorial import clock
 from editorial.audit import audit, low_rated_pieces, low_rated_query, rank
 from editorial.cli import app as cli
+from editorial.feedback import widgets
 from editorial.ingest import ingest
 from editorial.models import DIMENSIONS, Comment, Piece, PieceTerm, Rating, Status
+from editorial.moderation import moderate
 from editorial.settings import Settings
 
 # slug, status, author, terms
@@ -219,6 +221,27 @@ def test_pieces_no_longer_public_leave_the_audit(
         later = audit(session, settings, at=clock.now() + timedelta(days=2))
     assert any(g.term == "blog-post" for g in now.groups)
     assert not any(g.term == "blog-post" for g in later.groups)
+
+
+def test_comments_count_as_the_page_shows_them(
+    engine: Engine, pieces: dict[str, int], settings: Settings
+) -> None:
+    # a reply approved under a comment that a moderator rejects later: pages hide the thread
+    with Session(engine) as session:
+        first = Comment(piece_id=pieces["a"], reader="x", name="N", body="b0", status="approved")
+        session.add(first)
+        session.flush()
+        reply = Comment(piece_id=pieces["a"], parent_id=first.id, reader="y", name="M", body="b1")
+        session.add(reply)
+        session.flush()
+        moderate(session, [reply.id], "approve")
+        moderate(session, [first.id], "reject")
+        session.commit()
+        shown = widgets(session, settings, [pieces["a"]])[pieces["a"]].comment_count
+        groups = {(g.dimension, g.term): g.comments for g in audit(session, settings).groups}
+    assert shown == 0
+    assert groups[("format", "blog-post")] == 0  # piece a alone has this format
+    assert groups[("audience", "cio")] == 0
 
 
 @pytest.fixture
