@@ -66,6 +66,14 @@ class RatingSummary:
     bayesian: float | None = None
     distribution: dict[str, int] = field(default_factory=lambda: {str(s): 0 for s in STARS})
 
+    @property
+    def shown_mean(self) -> str:
+        """The mean to one decimal as pages show it, halves rounded up, worked out from the star
+        counts exactly (static/feedback.js does the same), never from the rounded `mean`."""
+        total = sum(int(stars) * n for stars, n in self.distribution.items())
+        tenths = (20 * total + self.count) // (2 * self.count) if self.count else 0
+        return f"{tenths // 10}.{tenths % 10}"
+
     def as_json(self) -> dict:
         return {
             "count": self.count,

@@ -72,6 +72,25 @@ def test_the_prior_comes_from_settings(stocked: Engine, settings: Settings) -> N
     assert body["mean"] == 1.0
 
 
+@pytest.mark.parametrize(
+    ("stars", "mean", "shown"),
+    [
+        ((2, 2, 2, 3), 2.25, "2.3"),  # a half: rounded up, as the page's script rounds it
+        ((1, 2, 4), 2.333, "2.3"),
+        ((5, 4, 4, 4, 4, 4), 4.167, "4.2"),
+    ],
+)
+def test_the_page_shows_the_mean_to_one_decimal_halves_up(
+    site: TestClient, stars: tuple[int, ...], mean: float, shown: str
+) -> None:
+    for n in stars:
+        site.cookies.clear()
+        summary = site.post(URL, json={"stars": n}).json()
+    assert summary["mean"] == mean
+    page = site.get(f"/pieces/{PUBLIC}/").text
+    assert f"Rated <strong>{shown}</strong> out of 5 by {len(stars)} readers." in page
+
+
 def test_no_ratings_yet(site: TestClient) -> None:
     body = site.get(URL).json()
     assert body == {

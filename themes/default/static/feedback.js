@@ -22,11 +22,20 @@
     section.querySelector(".feedback-unavailable").hidden = false;
   }
 
+  // The mean to one decimal, halves rounded up, from the exact star counts: the same figure
+  // as the page's (RatingSummary.shown_mean), which rounding data.mean again could miss.
+  function shownMean(data) {
+    var total = 0;
+    for (var stars = 1; stars <= 5; stars++) { total += stars * (data.distribution[stars] || 0); }
+    var tenths = Math.floor((20 * total + data.count) / (2 * data.count));
+    return Math.floor(tenths / 10) + "." + (tenths % 10);
+  }
+
   function showSummary(data) {
     if (!data.count) { summary.textContent = "No ratings yet."; return; }
     summary.textContent = "";
     var strong = document.createElement("strong");
-    strong.textContent = data.mean.toFixed(1);
+    strong.textContent = shownMean(data);
     summary.append("Rated ", strong, " out of 5 by " + data.count + " reader" + (data.count === 1 ? "" : "s") + ".");
     if (data.yours) {
       var mine = section.querySelector('input[name="stars"][value="' + data.yours + '"]');
