@@ -27,7 +27,8 @@ class ModerationError(ValueError):
 
 
 def moderate(session: Session, comment_ids: list[int], action: str) -> int:
-    """Approve, reject or mark as spam every comment in `comment_ids`; returns how many."""
+    """Approve, reject or mark as spam every comment in `comment_ids`; returns how many changed
+    (one that already had that status is not counted)."""
     status = ACTIONS.get(action)
     if status is None:
         raise ModerationError(f"Unknown action {action!r}: use approve, reject or spam.")
@@ -36,7 +37,8 @@ def moderate(session: Session, comment_ids: list[int], action: str) -> int:
         raise ModerationError("Select at least one comment.")
     ids = [i for i in ids if names_a_row(i)]  # no comment has any other id
     table = Comment.__table__  # type: ignore[attr-defined]
-    result = session.execute(update(table).where(table.c.id.in_(ids)).values(status=status))
+    changed = update(table).where(table.c.id.in_(ids), table.c.status != status)
+    result = session.execute(changed.values(status=status))
     return result.rowcount or 0
 
 

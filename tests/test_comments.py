@@ -379,6 +379,17 @@ def test_moderation_api_for_scripts(site: TestClient, engine: Engine) -> None:
         assert refused.status_code == 422 and refused.json()["detail"][0]["loc"][-1] == 1
 
 
+def test_moderation_counts_only_comments_it_changed(site: TestClient, engine: Engine) -> None:
+    first, second = (say(site, f"Twice {i}.")["id"] for i in range(2))
+    with Session(engine) as session:
+        assert moderate(session, [first], "approve") == 1
+        assert moderate(session, [first, second], "approve") == 1  # the first was approved
+        assert moderate(session, [first, second], "approve") == 0
+        session.commit()
+    again = CliRunner().invoke(cli, ["feedback", "moderate", "approve", str(first)])
+    assert again.exit_code == 0 and "0 comments changed." in again.output
+
+
 def test_moderation_commands(site: TestClient, engine: Engine) -> None:
     first = say(site, "From the shell.")["id"]
     runner = CliRunner()
