@@ -594,6 +594,10 @@ def test_gaps_command(settings: Settings, engine: Engine, frozen_clock: datetime
     wrong = runner.invoke(app, ["gaps", "--topic", "clod"])
     assert wrong.exit_code == 1
     assert "unknown topic 'clod'; did you mean 'cloud'?" in wrong.output
+    counted = [runner.invoke(app, ["gaps", "--format", "json", "--limit", n]) for n in "01"]
+    assert [len(json.loads(r.stdout)["recommendations"]) for r in counted] == [0, 1]
+    negative = runner.invoke(app, ["gaps", "--limit", "-1"])  # was: every gap but the last
+    assert negative.exit_code == 2 and "greater than or equal to 0" in negative.output
 
 
 def test_with_no_default_target_only_cells_with_a_positive_target_weigh(
