@@ -215,14 +215,16 @@ def test_heatmap_shows_states_in_words_and_counts(browser: tuple[TestClient, str
     assert "2 topic gaps" in everything
 
 
-def test_a_square_lists_its_pieces(browser: tuple[TestClient, str]) -> None:
+@pytest.mark.parametrize("topic", ["cloud", "Cloud"])  # by slug, or by label
+def test_a_square_lists_its_pieces(browser: tuple[TestClient, str], topic: str) -> None:
     client, _ = browser
-    params = {"topic": "cloud", "audience": "cio", "stage": "awareness"}
+    params = {"topic": topic, "audience": "cio", "stage": "awareness"}
     html = client.get("/editor/gaps", params=params).text
     square = html.split('id="cell"')[1].split("</section>")[0]
     assert "Cloud basics for the CIO" in square
     assert "published (not fresh)" in square
     assert "Cloud basics for finance" not in square  # finance's square, not the CIO's
+    assert '<option value="cloud" selected>' in html
 
 
 def test_the_commission_button_plans_one_piece(

@@ -18,7 +18,14 @@ from app.routers.gaps import TaxonomyDep
 from editorial.audit import low_rated_query
 from editorial.auth import SignedIn
 from editorial.commission import CommissionRequest, commission
-from editorial.coverage import CellState, CoverageError, Window, cell_pieces, parse_as_of
+from editorial.coverage import (
+    CellState,
+    CoverageError,
+    Window,
+    cell_pieces,
+    parse_as_of,
+    resolve_topic,
+)
 from editorial.gaps import gap_report, heatmap
 from editorial.refresh import review_queue as stale_pieces
 from editorial.taxonomy import Taxonomy
@@ -96,6 +103,7 @@ def render_page(
     moment = _moment(query.get("as_of", ""), errors)
     topic = query.get("topic") or None
     try:
+        topic = resolve_topic(taxonomy, topic) if topic else None  # a label names its slug
         report = gap_report(session, taxonomy, topic=topic, as_of=moment)
     except CoverageError as problem:
         errors.append(str(problem))
