@@ -33,6 +33,9 @@ from editorial.taxonomy import Taxonomy
 PIPELINE = (Status.PLANNED, Status.DRAFT, Status.REVIEW, Status.APPROVED)
 COMING = (Status.SCHEDULED, Status.PUBLISHED)  # on their way while their publish date is ahead
 CELL_FIELDS = ("audience", "stage", "topic", "published", "fresh", "planned", "target", "gap")
+# Decimals kept of cell weights and priorities: a product of decimal weights such as 0.1 x 3 is
+# not exact in binary, and its last bits must neither show nor outrank an equal priority.
+PRECISION = 9
 
 
 class CoverageError(ValueError):
@@ -89,7 +92,7 @@ class Cell:
 
     @property
     def priority(self) -> float:
-        return self.gap * self.weight
+        return round(self.gap * self.weight, PRECISION)
 
     @property
     def state(self) -> CellState:
@@ -211,7 +214,7 @@ def coverage(
     for audience, stage, term in cube(taxonomy, topic):
         published, fresh, planned = counts.get((audience.slug, stage.slug, term.slug), (0, 0, 0))
         target = taxonomy.targets.target(audience.slug, stage.slug, term.slug)
-        weight = audience.weight * stage.weight * term.weight
+        weight = round(audience.weight * stage.weight * term.weight, PRECISION)
         cells.append(
             Cell(audience.slug, stage.slug, term.slug, published, fresh, planned, target, weight)
         )

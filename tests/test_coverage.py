@@ -512,6 +512,34 @@ def test_recommendations_fill_weeks_below_the_cadence(
     ]
 
 
+def test_equal_priorities_of_decimal_weights_keep_the_declared_order(session: Session) -> None:
+    taxonomy = parse_taxonomy(
+        b"""
+audience:
+  - slug: cio
+    weight: 0.3
+  - slug: finance
+    weight: 0.1
+stage:
+  - awareness
+  - slug: purchase
+    weight: 3
+topic:
+  - cloud
+""",
+        "decimal weights",
+    )
+    report = gap_report(session, taxonomy)
+    ranked = [(r.audience, r.stage, r.priority) for r in report.recommendations]
+    assert ranked == [
+        ("cio", "purchase", 0.9),
+        ("cio", "awareness", 0.3),  # 0.3, declared before finance x purchase's 0.1 x 3
+        ("finance", "purchase", 0.3),
+        ("finance", "awareness", 0.1),
+    ]
+    assert "0.30000000000000004" not in report.to_csv()
+
+
 def test_commissioned_pieces_go_to_the_next_week_with_room(
     session: Session, frozen_clock: datetime
 ) -> None:
