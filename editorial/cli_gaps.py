@@ -39,7 +39,9 @@ def gaps_command(
         taxonomy = load_taxonomy(settings.content_dir / "taxonomy.yaml")
         moment = parse_as_of(as_of) if as_of else None
         with open_store(settings) as engine, Session(engine) as session:
-            report = gap_report(session, taxonomy, topic=topic, as_of=moment, limit=limit)
+            report = gap_report(
+                session, taxonomy, topic=topic, as_of=moment, limit=limit, tz=settings.zone
+            )
     except (CoverageError, TaxonomyError) as exc:
         fail(f"{exc}")
         raise typer.Exit(1) from exc

@@ -4,7 +4,7 @@ tagged for its cell, with a revision saying who asked for it and from where."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
@@ -28,7 +28,7 @@ from editorial.taxonomy import Taxonomy
 
 ORIGINS = ("api", "form")
 SLUG_LENGTH = 80
-PUBLISH_HOUR = time(9, tzinfo=UTC)
+PUBLISH_HOUR = time(9)  # in the site's time zone
 ATTEMPTS = 3  # two editors commissioning the same title at once: the loser takes the next slug
 
 
@@ -52,21 +52,24 @@ def commission(
     actor: str,
     origin: str = "api",
     as_of: datetime | None = None,
+    tz: tzinfo = UTC,
 ) -> Piece:
-    """Create exactly one planned piece for the cell, in the requested or first open week."""
+    """Create exactly one planned piece for the cell, in the requested or first open week (weeks
+    and the publish hour in the site's time zone `tz`)."""
     if origin not in ORIGINS:
         raise ValueError(f"origin must be one of {', '.join(ORIGINS)}, not {origin!r}")
     asked = (request.audience, request.stage, request.topic)
     cell = tuple(resolve_term(taxonomy, d, v) for d, v in zip(AXES, asked, strict=True))
     core = find_core(session, request.derived_from) if request.derived_from else None
     window = Window.of(taxonomy, as_of)
-    week = _week(session, taxonomy, window, request.week)
+    week = _week(session, taxonomy, window, request.week, tz)
     title = (request.title or "").strip() or suggested_title(taxonomy, *cell, core)
     if problem := control_character(title):
         raise CoverageError(f"title: {problem}")
+    publish_at = clock.to_utc(datetime.combine(week, PUBLISH_HOUR, tz))
     attempts = 0
     while True:
-        piece = _planned_piece(session, taxonomy, cell, title, core, week, window)
+        piece = _planned_piece(session, taxonomy, cell, title, core, publish_at, window)
         try:
             _store(session, piece, cell, core, actor, origin)
             return piece
@@ -91,17 +94,20 @@ def find_core(session: Session, slug: str) -> Core:
     return Core(row[0], row[1], row[2])
 
 
-def _week(session: Session, taxonomy: Taxonomy, window: Window, wanted: date | None) -> date:
+def _week(
+    session: Session, taxonomy: Taxonomy, window: Window, wanted: date | None, tz: tzinfo
+) -> date:
     """The Monday of the requested week, or of the first week with room (else the least busy)."""
     if wanted is not None:
         try:
             monday = clock.in_range(wanted) - timedelta(days=wanted.weekday())
         except clock.OutOfRange as exc:
             raise CoverageError(f"week {exc}") from None
-        if monday < window.today - timedelta(days=window.today.weekday()):
+        today = window.as_of.astimezone(tz).date()
+        if monday < today - timedelta(days=today.weekday()):
             raise CoverageError(f"week {wanted.isoformat()} is in the past; choose a later week")
         return monday
-    load = week_load(session, horizon_weeks(taxonomy, window))
+    load = week_load(session, horizon_weeks(taxonomy, window, tz), tz)
     open_week = first_open_week(load, taxonomy.targets.pieces_per_week)
     return open_week or min(load, key=lambda week: (load[week], week))
 
@@ -112,11 +118,10 @@ def _planned_piece(
     cell: tuple[str, ...],
     title: str,
     core: Core | None,
-    week: date,
+    publish_at: datetime,
     window: Window,
 ) -> Piece:
-    """The new piece: dated in `week`, due a week before, with a brief for its writer."""
-    publish_at = datetime.combine(week, PUBLISH_HOUR)
+    """The new piece: dated `publish_at`, due a week before, with a brief for its writer."""
     slug = unique_slug(session, slugify(title)[:SLUG_LENGTH].strip("-") or "commission")
     piece = Piece(
         slug=slug,

@@ -8,7 +8,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache
 from typing import Any
 
@@ -145,19 +145,27 @@ def gap_report(
     topic: str | None = None,
     as_of: datetime | None = None,
     limit: int = RECOMMENDATIONS,
+    tz: tzinfo = UTC,
 ) -> GapReport:
-    """The full cube (or one topic's slice) and the `limit` highest-priority recommendations."""
+    """The full cube (or one topic's slice) and the `limit` highest-priority recommendations,
+    placed in weeks that start on Monday in the site's time zone `tz`, as the calendar's do."""
     window = Window.of(taxonomy, as_of)
     cells = coverage(session, taxonomy, topic=topic, as_of=window.as_of)
-    return GapReport(window.as_of, cells, recommend(session, taxonomy, cells, window, limit))
+    recommended = recommend(session, taxonomy, cells, window, limit, tz)
+    return GapReport(window.as_of, cells, recommended)
 
 
 def recommend(
-    session: Session, taxonomy: Taxonomy, cells: Iterable[Cell], window: Window, limit: int
+    session: Session,
+    taxonomy: Taxonomy,
+    cells: Iterable[Cell],
+    window: Window,
+    limit: int,
+    tz: tzinfo = UTC,
 ) -> list[Recommendation]:
     """Gaps by priority (declared order breaks ties), each placed in the first week with room."""
     ranked = sorted((c for c in cells if c.gap > 0), key=lambda c: -c.priority)[:limit]
-    load = week_load(session, horizon_weeks(taxonomy, window))
+    load = week_load(session, horizon_weeks(taxonomy, window, tz), tz)
     found: list[Recommendation] = []
     for cell, cores in zip(ranked, cheap_fills(session, ranked, window.as_of), strict=True):
         week = first_open_week(load, taxonomy.targets.pieces_per_week)
@@ -175,26 +183,27 @@ def recommend(
     return found
 
 
-def horizon_weeks(taxonomy: Taxonomy, window: Window) -> list[date]:
+def horizon_weeks(taxonomy: Taxonomy, window: Window, tz: tzinfo = UTC) -> list[date]:
     """The Mondays of the weeks a new piece could go in: from next week to the horizon's end."""
-    today = window.today
+    today = window.as_of.astimezone(tz).date()
     first = today + timedelta(days=7 - today.weekday())
     return [first + timedelta(weeks=n) for n in range(taxonomy.targets.horizon_weeks)]
 
 
-def week_load(session: Session, weeks: list[date]) -> dict[date, int]:
-    """Pieces published or planned in each week (by publish date, else due date)."""
+def week_load(session: Session, weeks: list[date], tz: tzinfo = UTC) -> dict[date, int]:
+    """Pieces published or planned in each week (by publish date, else due date), the weeks'
+    days counted in the time zone `tz`."""
     load = dict.fromkeys(weeks, 0)
     if not weeks:
         return load
     moment = func.coalesce(col(Piece.publish_at), col(Piece.due_at))
     statement = select(moment).where(
         col(Piece.status).not_in((Status.IDEA, Status.ARCHIVED)),
-        moment >= clock.to_utc(weeks[0]),
-        moment < clock.to_utc(weeks[-1] + timedelta(weeks=1)),
+        moment >= clock.to_utc(datetime.combine(weeks[0], time(), tz)),
+        moment < clock.to_utc(datetime.combine(weeks[-1] + timedelta(weeks=1), time(), tz)),
     )
     for value in session.exec(statement):
-        day = clock.to_utc(value).date()
+        day = clock.to_utc(value).astimezone(tz).date()
         load[day - timedelta(days=day.weekday())] += 1
     return load
 

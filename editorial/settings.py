@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -84,6 +85,22 @@ class Settings(BaseSettings):
     @classmethod
     def _site_address(cls, value: str) -> str:
         return check_base_url(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """An IANA time zone name: the calendar and the gap report count days and weeks in it."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            message = f"unknown time zone '{value}'; give an IANA name such as Europe/Paris"
+            raise ValueError(message) from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The site's time zone."""
+        return ZoneInfo(self.timezone)
 
     @field_validator("site_title")
     @classmethod

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -538,6 +539,24 @@ topic:
         ("finance", "awareness", 0.1),
     ]
     assert "0.30000000000000004" not in report.to_csv()
+
+
+def test_weeks_start_on_monday_in_the_sites_time_zone(
+    session: Session, frozen_clock: datetime
+) -> None:
+    # Monday 15 June, 8 a.m. in Auckland, is still Sunday 14 June in UTC
+    auckland = ZoneInfo("Pacific/Auckland")
+    early = to_utc(datetime(2026, 6, 15, 8, tzinfo=auckland))
+    cell = cell_terms("cio", "awareness", "cloud")
+    store(session, [Spec("early", Status.PLANNED, publish_at=early, terms=cell)])
+    in_utc = gap_report(session, TAXONOMY, limit=1).recommendations[0].week
+    local = gap_report(session, TAXONOMY, limit=1, tz=auckland).recommendations[0].week
+    # in Auckland, as the calendar counts it, the week of 8 June is the free one
+    assert (in_utc, local) == (date(2026, 6, 15), date(2026, 6, 8))
+    request = CommissionRequest("finance", "purchase", "cloud")
+    piece = commission(session, TAXONOMY, request, actor="eve@example.com", tz=auckland)
+    assert piece.publish_at is not None
+    assert to_utc(piece.publish_at) == datetime(2026, 6, 8, 9, tzinfo=auckland)
 
 
 def test_commissioned_pieces_go_to_the_next_week_with_room(

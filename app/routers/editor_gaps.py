@@ -77,7 +77,10 @@ def commission_form(
     """Plan the recommended piece, then show the heatmap again with a note."""
     asked = CommissionRequest(audience, stage, topic, title or None, derived_from or None, week)
     try:
-        piece = commission(session, taxonomy, asked, actor=signed_in.user.email, origin="form")
+        tz = request.app.state.settings.zone
+        piece = commission(
+            session, taxonomy, asked, actor=signed_in.user.email, origin="form", tz=tz
+        )
     except CoverageError as error:
         query = {"topic": view_topic}
         return render_page(
@@ -102,12 +105,13 @@ def render_page(
     errors: list[str] = [error] if error else []
     moment = _moment(query.get("as_of", ""), errors)
     topic = query.get("topic") or None
+    settings = request.app.state.settings
     try:
         topic = resolve_topic(taxonomy, topic) if topic else None  # a label names its slug
-        report = gap_report(session, taxonomy, topic=topic, as_of=moment)
+        report = gap_report(session, taxonomy, topic=topic, as_of=moment, tz=settings.zone)
     except CoverageError as problem:
         errors.append(str(problem))
-        topic, report = None, gap_report(session, taxonomy, as_of=moment)
+        topic, report = None, gap_report(session, taxonomy, as_of=moment, tz=settings.zone)
     window = Window.of(taxonomy, report.as_of)
     selected = _selected(taxonomy, query)
     pieces = cell_pieces(session, window, *selected, topic) if selected else []
@@ -128,7 +132,7 @@ def render_page(
             taxonomy,
             as_of=report.as_of,
             limit=10,
-            flags={"low rated": low_rated_query(request.app.state.settings)},
+            flags={"low rated": low_rated_query(settings)},
         ),
         states=STATE_NOTES,
         commissioned=commissioned,

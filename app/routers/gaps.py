@@ -83,6 +83,7 @@ class Commissioned(BaseModel):
 def read_gaps(
     session: SessionDep,
     taxonomy: TaxonomyDep,
+    settings: SettingsDep,
     _editor: EditorUser,
     topic: TopicQuery = None,
     as_of: AsOfQuery = None,
@@ -90,7 +91,9 @@ def read_gaps(
 ) -> Response:
     """Every audience x stage x topic cell (or one topic's), and what to commission next."""
     with answerable():
-        report = gap_report(session, taxonomy, topic=topic, as_of=moment(as_of), limit=limit)
+        report = gap_report(
+            session, taxonomy, topic=topic, as_of=moment(as_of), limit=limit, tz=settings.zone
+        )
     # hundreds of cells, already plain JSON values: validating and encoding them again would
     # cost more than making the report
     return JSONResponse(report.as_json())
@@ -117,13 +120,16 @@ def read_gaps_csv(
 
 @router.post("/gaps/commission", status_code=201)
 def commission_gap(
-    body: CommissionBody, session: SessionDep, taxonomy: TaxonomyDep, editor: EditorUser
+    body: CommissionBody,
+    session: SessionDep,
+    taxonomy: TaxonomyDep,
+    settings: SettingsDep,
+    editor: EditorUser,
 ) -> Commissioned:
     """Turn a recommendation into one planned piece on the calendar, tagged for its cell."""
+    asked = CommissionRequest(**body.model_dump())
     with answerable():
-        piece = commission(
-            session, taxonomy, CommissionRequest(**body.model_dump()), actor=editor.email
-        )
+        piece = commission(session, taxonomy, asked, actor=editor.email, tz=settings.zone)
     return commissioned(session, piece)
 
 
