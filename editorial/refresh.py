@@ -8,12 +8,12 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, literal, or_
+from sqlalchemy import ColumnElement, Numeric, Select, case, cast, func, literal, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from editorial import clock
-from editorial.coverage import Window, is_published, published_at
+from editorial.coverage import PRECISION, Window, is_published, published_at
 from editorial.models import COVERAGE_DIMENSIONS, Piece, PieceTerm
 from editorial.taxonomy import Taxonomy
 
@@ -56,7 +56,8 @@ def review_queue(
         **{name: col(Piece.id).in_(ids) for name, ids in (flags or {}).items()},
     }
     tag = aliased(PieceTerm, name="tag")
-    weight = piece_weight(taxonomy, tag).label("weight")
+    # rounded as cell weights are: sums of decimal weights (0.1 + 0.2) must tie with their equals
+    weight = func.round(cast(piece_weight(taxonomy, tag), Numeric), PRECISION).label("weight")
     hits = [
         func.max(case((test, 1), else_=0)).label(f"hit{n}")
         for n, test in enumerate(reasons.values())

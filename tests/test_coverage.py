@@ -513,14 +513,16 @@ def test_recommendations_fill_weeks_below_the_cadence(
     ]
 
 
-def test_equal_priorities_of_decimal_weights_keep_the_declared_order(session: Session) -> None:
-    taxonomy = parse_taxonomy(
-        b"""
+# weights whose products and sums are not exact in binary: 0.1 x 3 and 0.1 + 0.2 against 0.3
+DECIMAL_WEIGHTS = parse_taxonomy(
+    b"""
 audience:
   - slug: cio
     weight: 0.3
   - slug: finance
     weight: 0.1
+  - slug: sales
+    weight: 0.2
 stage:
   - awareness
   - slug: purchase
@@ -528,17 +530,34 @@ stage:
 topic:
   - cloud
 """,
-        "decimal weights",
-    )
-    report = gap_report(session, taxonomy)
+    "decimal weights",
+)
+
+
+def test_equal_priorities_of_decimal_weights_keep_the_declared_order(session: Session) -> None:
+    report = gap_report(session, DECIMAL_WEIGHTS)
     ranked = [(r.audience, r.stage, r.priority) for r in report.recommendations]
     assert ranked == [
         ("cio", "purchase", 0.9),
+        ("sales", "purchase", 0.6),
         ("cio", "awareness", 0.3),  # 0.3, declared before finance x purchase's 0.1 x 3
         ("finance", "purchase", 0.3),
+        ("sales", "awareness", 0.2),
         ("finance", "awareness", 0.1),
     ]
     assert "0.30000000000000004" not in report.to_csv()
+
+
+def test_equal_review_weights_of_decimal_weights_put_the_oldest_first(
+    session: Session, frozen_clock: datetime
+) -> None:
+    def stale(slug: str, audiences: list[str], days: int) -> Spec:
+        terms = {"audience": audiences, "stage": ["awareness"], "topic": ["cloud"]}
+        return Spec(slug, publish_at=frozen_clock - days * DAY, terms=terms)
+
+    store(session, [stale("older", ["cio"], 800), stale("newer", ["finance", "sales"], 500)])
+    queue = review_queue(session, DECIMAL_WEIGHTS)
+    assert [(item.slug, item.weight) for item in queue] == [("older", 0.3), ("newer", 0.3)]
 
 
 def test_weeks_start_on_monday_in_the_sites_time_zone(
