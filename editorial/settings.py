@@ -92,7 +92,7 @@ class Settings(BaseSettings):
         """An IANA time zone name: the calendar and the gap report count days and weeks in it."""
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, as 'America'
             message = f"unknown time zone '{value}'; give an IANA name such as Europe/Paris"
             raise ValueError(message) from None
         return value

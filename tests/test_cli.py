@@ -215,6 +215,7 @@ def test_a_feedback_address_that_cannot_work_is_refused(
         ("COMMENT_MODERATION", "some", "Input should be 'all', 'first' or 'none'"),
         ("SITE_TITLE", "Insights\x1b", "the site title contains a control character (U+001B)"),
         ("TIMEZONE", "Mars/Base", "unknown time zone 'Mars/Base'; give an IANA name such as"),
+        ("TIMEZONE", "America", "unknown time zone 'America'; give an IANA name such as"),
     ],
 )
 def test_a_setting_that_cannot_be_used_is_named(
