@@ -23,6 +23,9 @@ TARGET_KEYS = {
     "pieces_per_week": 2,
     "topic_cadence_weeks": 8,
 }
+# The longest spans the targets may give (days or weeks): reports add them to dates, and a span
+# of thousands of years ends outside the calendar.
+LONGEST = {"fresh_days": 36500, "horizon_weeks": 520, "topic_cadence_weeks": 520}
 
 
 class TaxonomyError(ValueError):
@@ -229,7 +232,7 @@ class _Reader:
                 expected = ", ".join((*TARGET_KEYS, *COVERAGE_DIMENSIONS))
                 self.fail(key_node, f"unknown target '{key}'; expected one of {expected}")
             least = 1 if key == "horizon_weeks" else 0
-            values[key] = self.whole(key_node, f"target '{key}'", value, least)
+            values[key] = self.whole(key_node, f"target '{key}'", value, least, LONGEST.get(key))
         return Targets(**values, overrides=overrides)
 
     def overrides(
@@ -247,9 +250,13 @@ class _Reader:
             found[slug] = self.whole(key_node, f"target for {dimension} '{slug}'", value, 0)
         return found
 
-    def whole(self, node: yaml.Node, what: str, value: Any, least: int) -> int:
+    def whole(
+        self, node: yaml.Node, what: str, value: Any, least: int, most: int | None = None
+    ) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             self.fail(node, f"{what} must be a whole number >= {least}, got {value!r}")
+        if most is not None and value > most:
+            self.fail(node, f"{what} must be at most {most}, got {value!r}")
         return value
 
 

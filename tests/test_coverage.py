@@ -560,6 +560,14 @@ def test_equal_review_weights_of_decimal_weights_put_the_oldest_first(
     assert [(item.slug, item.weight) for item in queue] == [("older", 0.3), ("newer", 0.3)]
 
 
+def test_the_longest_spans_a_taxonomy_may_give_still_make_a_report(session: Session) -> None:
+    longest = b"  fresh_days: 36500\n  horizon_weeks: 520\n  topic_cadence_weeks: 520\n"
+    taxonomy = parse_taxonomy(b"audience: [cio]\nstage: [a]\ntopic: [c]\ntargets:\n" + longest, "t")
+    report = gap_report(session, taxonomy, limit=1)
+    assert [(c.gap, c.state) for c in report.cells] == [(1, CellState.GAP)]
+    assert report.recommendations[0].week is not None
+
+
 def test_weeks_start_on_monday_in_the_sites_time_zone(
     session: Session, frozen_clock: datetime
 ) -> None:

@@ -182,6 +182,15 @@ TARGET_ERRORS = {
         "  horizon_weeks: 0\n",
         "line 8: target 'horizon_weeks' must be a whole number >= 1, got 0",
     ),
+    # spans that would end outside the calendar when a report adds them to today
+    "a horizon of ten thousand years": (
+        "  horizon_weeks: 500000\n",
+        "line 8: target 'horizon_weeks' must be at most 520, got 500000",
+    ),
+    "freshness for millennia": (
+        "  fresh_days: 1000000\n",
+        "line 8: target 'fresh_days' must be at most 36500, got 1000000",
+    ),
     "misspelt": (
         "  per_cel: 2\n",
         "line 8: unknown target 'per_cel'; expected one of per_cell, fresh_days, horizon_weeks, "
