@@ -151,6 +151,22 @@ def test_saving_the_planning_form_unchanged_adds_no_revision(
     assert version_on(eve.get(workspace).text) == "1"
 
 
+def test_a_refused_planning_form_keeps_what_was_typed(browsers: dict[str, TestClient]) -> None:
+    """The workspace's planning form came back with the stored values, losing every change."""
+    eve = browsers["eve"]
+    workspace = plan(eve)
+    typed = {"title": "A better title", "due_at": "soon", "audience": "sales", "brief": "New brief"}
+    data = PLAN_FORM | typed | {"csrf_token": csrf(eve, workspace), "base_version": "1"}
+    response = eve.post(f"{workspace}/planning", data=data)
+    assert response.status_code == 422
+    assert 'id="due_at-error">bad date' in response.text
+    assert 'value="A better title"' in response.text and 'value="soon"' in response.text
+    assert 'value="sales" checked' in response.text and 'value="finance" checked' not in (
+        response.text
+    )
+    assert ">New brief</textarea>" in response.text
+
+
 def test_a_planning_form_with_a_non_ascii_version_is_stale(browsers: dict[str, TestClient]) -> None:
     """'\u00b9' (superscript one) passed str.isdigit() and then failed int(): a 500."""
     eve = browsers["eve"]

@@ -89,16 +89,25 @@ def _values(piece: Piece, terms: dict[str, list[str]]) -> dict[str, Any]:
 
 
 def _refused(
-    request: Request, session: Session, signed_in: SignedIn, slug: str, error: Exception
+    request: Request,
+    session: Session,
+    signed_in: SignedIn,
+    slug: str,
+    error: Exception,
+    typed: dict[str, Any] | None = None,
 ) -> Response:
-    """The workspace again, with what was refused and why."""
+    """The workspace again, with what was refused and why; planning values the person `typed`
+    stay in the form when only they were wrong (not when the piece changed meanwhile)."""
     session.rollback()
     if isinstance(error, workflow.NotFound):
         raise_not_found()
     piece = workflow.load(session, signed_in.user, slug)
     errors = error.errors if isinstance(error, workflow.InvalidInput) else {}
     code = 422 if errors else 403 if isinstance(error, workflow.Forbidden) else 409
-    return _workspace(request, session, signed_in, piece, code, message=str(error), errors=errors)
+    kept = {"values": typed} if errors and typed is not None else {}
+    return _workspace(
+        request, session, signed_in, piece, code, message=str(error), errors=errors, **kept
+    )
 
 
 def raise_not_found() -> None:
@@ -186,7 +195,7 @@ def update_planning(
             taxonomy=taxonomy_of(settings),
         )
     except workflow.WorkflowError as error:
-        return _refused(request, session, signed_in, slug, error)
+        return _refused(request, session, signed_in, slug, error, typed=changes)
     session.commit()
     return _back(slug)
 
