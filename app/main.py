@@ -7,7 +7,6 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -17,7 +16,6 @@ from fastapi.responses import (
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
-    RedirectResponse,
     Response,
 )
 from sqlalchemy.exc import DataError
@@ -112,7 +110,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException | FastAPIHTTPException)
     path = request.url.path
     if exc.status_code == 401 and path.startswith("/editor"):
-        return RedirectResponse(f"/editor/login?next={quote(path)}", status_code=303)
+        return auth.sign_in_first(request)
     if exc.status_code == 404 and not path.startswith("/api/"):
         return _not_found_page(request)
     return JSONResponse(

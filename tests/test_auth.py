@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -166,6 +167,29 @@ def test_expired_sessions_stop_working(
     later = auth.clock.now() + auth.SESSION_LIFETIME
     monkeypatch.setattr(auth.clock, "now", lambda: later)
     assert client.get("/editor/", follow_redirects=False).status_code == 303
+
+
+def test_a_form_posted_after_the_session_ended_leads_back_to_its_page(
+    client: TestClient, editor: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signing in went on to the form's own address, which answers only POST: a 405."""
+    sign_in(client, "ada@example.com")
+    form = "http://testserver/editor/calendar?view=week&date=2026-06-01"
+    later = auth.clock.now() + auth.SESSION_LIFETIME
+    monkeypatch.setattr(auth.clock, "now", lambda: later)
+    posted = client.post(
+        "/editor/calendar/reschedule",
+        data={"slug": "x", "lane": "due", "version": "1", "date": "2026-06-02"},
+        headers={"Referer": form},
+        follow_redirects=False,
+    )
+    back = "/editor/calendar?view=week&date=2026-06-01"
+    assert posted.headers["location"] == f"/editor/login?next={quote(back)}"
+    again = sign_in(client, "ada@example.com", next_path=back)
+    assert again.headers["location"] == back and client.get(back).status_code == 200
+    client.cookies.clear()
+    asked = client.get("/editor/gaps?topic=cloud", follow_redirects=False)
+    assert asked.headers["location"] == f"/editor/login?next={quote('/editor/gaps?topic=cloud')}"
 
 
 def test_users_commands(settings: Settings) -> None:

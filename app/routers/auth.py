@@ -5,12 +5,13 @@ from __future__ import annotations
 import hmac
 import secrets
 from typing import Annotated
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.dashboard import render_dashboard
-from app.deps import SESSION_COOKIE, DashboardUser, SessionDep
+from app.deps import SAFE_METHODS, SESSION_COOKIE, DashboardUser, SessionDep
 from editorial import auth
 from editorial.auth import AuthError
 
@@ -23,6 +24,18 @@ def _safe_next(target: str) -> str:
     if target.startswith("/editor") and not target.startswith("//") and "\\" not in target:
         return target
     return "/editor/"
+
+
+def sign_in_first(request: Request) -> Response:
+    """To the sign-in form, then back: to the page asked for, or for a form posted once the
+    session had ended, to the page the form was on (the form's address answers only POST)."""
+    if request.method in SAFE_METHODS:
+        path, query = request.url.path, request.url.query
+    else:
+        page = urlsplit(request.headers.get("referer", ""))
+        path, query = page.path, page.query
+    back = _safe_next(f"{path}?{query}" if query else path)
+    return RedirectResponse(f"/editor/login?next={quote(back)}", status_code=303)
 
 
 def _login_form(request: Request, next_path: str, error: str = "", status: int = 200) -> Response:
