@@ -102,6 +102,8 @@ def test_sign_in_refuses_wrong_passwords_and_unknown_addresses_alike(
         assert response.status_code == 401
         assert "do not match an account" in response.text
         assert "editorial_session" not in response.headers.get("set-cookie", "")
+    # the form came back empty: the address had to be typed again
+    assert 'autocomplete="username" value="nobody@example.com"' in unknown.text
 
 
 def test_sign_in_form_needs_its_csrf_token(client: TestClient, editor: User) -> None:

@@ -38,7 +38,10 @@ def sign_in_first(request: Request) -> Response:
     return RedirectResponse(f"/editor/login?next={quote(back)}", status_code=303)
 
 
-def _login_form(request: Request, next_path: str, error: str = "", status: int = 200) -> Response:
+def _login_form(
+    request: Request, next_path: str, error: str = "", status: int = 200, email: str = ""
+) -> Response:
+    """The sign-in form; after a refusal, with the message and the address typed."""
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     response = render_dashboard(
         request,
@@ -47,6 +50,7 @@ def _login_form(request: Request, next_path: str, error: str = "", status: int =
         status,
         next_path=next_path,
         error=error,
+        email=email,
         login_csrf=token,
     )
     response.set_cookie(
@@ -82,13 +86,14 @@ def login(
     """Check the password, then start a session held in an HttpOnly cookie."""
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf_token):
-        return _login_form(request, _safe_next(next), "The form expired; please try again.", 400)
+        expired = "The form expired; please try again."
+        return _login_form(request, _safe_next(next), expired, 400, email)
     network = auth.digest(request.client.host if request.client else "unknown")[:16]
     try:
         user = auth.authenticate(session, email, password, network)
     except AuthError as error:
         session.commit()  # keep the failure count
-        return _login_form(request, _safe_next(next), str(error), 401)
+        return _login_form(request, _safe_next(next), str(error), 401, email)
     secret, _signed_in = auth.start_session(session, user)
     session.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
