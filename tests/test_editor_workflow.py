@@ -167,6 +167,29 @@ def test_a_refused_planning_form_keeps_what_was_typed(browsers: dict[str, TestCl
     assert ">New brief</textarea>" in response.text
 
 
+def move(browser: TestClient, workspace: str, to: str, **fields: str):
+    page = browser.get(workspace).text
+    data = {"csrf_token": CSRF.search(page).group(1), "base_version": version_on(page), "to": to}
+    return browser.post(f"{workspace}/transition", data=data | fields, follow_redirects=False)
+
+
+def test_a_refused_move_marks_only_its_own_field(browsers: dict[str, TestClient]) -> None:
+    """A schedule refused for want of a date put its message under the planning form's publish
+    date too: two elements with one id, and a field marked invalid that was not sent."""
+    eve = browsers["eve"]
+    workspace = plan(eve)
+    for status in ("draft", "review", "approved"):
+        assert move(eve, workspace, status).status_code == 303
+    refused = move(eve, workspace, "scheduled", publish_at="")
+    assert refused.status_code == 422
+    assert refused.text.count('id="publish_at-error"') == 1
+    assert 'id="publish-scheduled" name="publish_at" type="datetime-local" value="" ' in (
+        refused.text
+    )
+    assert 'aria-describedby="publish_at-error"' in refused.text.split('id="planning"')[0]
+    assert 'aria-invalid="true"' not in refused.text.split('id="planning"')[1]
+
+
 def test_a_planning_form_with_a_non_ascii_version_is_stale(browsers: dict[str, TestClient]) -> None:
     """'\u00b9' (superscript one) passed str.isdigit() and then failed int(): a 500."""
     eve = browsers["eve"]

@@ -95,9 +95,12 @@ def _refused(
     slug: str,
     error: Exception,
     typed: dict[str, Any] | None = None,
+    form: str = "errors",
 ) -> Response:
     """The workspace again, with what was refused and why; planning values the person `typed`
-    stay in the form when only they were wrong (not when the piece changed meanwhile)."""
+    stay in the form when only they were wrong (not when the piece changed meanwhile). The
+    field messages go to the `form` that was sent: the move forms and the planning form both
+    have a publish date, and only the one sent may show its message."""
     session.rollback()
     if isinstance(error, workflow.NotFound):
         raise_not_found()
@@ -105,9 +108,8 @@ def _refused(
     errors = error.errors if isinstance(error, workflow.InvalidInput) else {}
     code = 422 if errors else 403 if isinstance(error, workflow.Forbidden) else 409
     kept = {"values": typed} if errors and typed is not None else {}
-    return _workspace(
-        request, session, signed_in, piece, code, message=str(error), errors=errors, **kept
-    )
+    context = {form: errors} | kept
+    return _workspace(request, session, signed_in, piece, code, message=str(error), **context)
 
 
 def raise_not_found() -> None:
@@ -224,7 +226,7 @@ def move(
             publish_at=publish_at or None,
         )
     except workflow.WorkflowError as error:
-        return _refused(request, session, signed_in, slug, error)
+        return _refused(request, session, signed_in, slug, error, form="move_errors")
     session.commit()
     after = (
         "/editor/review"
