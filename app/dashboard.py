@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
@@ -29,3 +30,18 @@ def render_dashboard(
         **context,
     )
     return HTMLResponse(html, status_code=status_code, headers=PRIVATE)
+
+
+REFUSALS = {403: "Not open to you", 422: "The form could not be used"}
+
+
+def error_page(
+    request: Request, status_code: int, message: str, headers: Mapping[str, str] | None = None
+) -> HTMLResponse:
+    """A refused dashboard request as a page that says why, rather than a JSON body."""
+    heading = REFUSALS.get(status_code, "The request was refused")
+    response = render_dashboard(
+        request, None, "editor/error.html", status_code, heading=heading, message=message
+    )
+    response.headers.update(headers or {})
+    return response

@@ -213,3 +213,20 @@ def test_diff_page_and_pages_by_role(browsers: dict[str, TestClient], client: Te
     for path in ("/editor/assignments", "/editor/review", workspace, f"{workspace}/draft"):
         anonymous = client.get(path, follow_redirects=False)
         assert anonymous.status_code == 303 and "/editor/login" in anonymous.headers["location"]
+
+
+def test_dashboard_refusals_are_pages_that_say_why(browsers: dict[str, TestClient]) -> None:
+    """A stale form token, a page for editors only or a form the server cannot read answered a
+    bare JSON body where the person expected a page."""
+    eve, ada = browsers["eve"], browsers["ada"]
+    workspace = plan(eve)
+    stale = eve.post(f"{workspace}/notes", data={"csrf_token": "from-another-session"})
+    editors_only = ada.get("/editor/plan")
+    unreadable = eve.post(f"{workspace}/transition", data={"csrf_token": csrf(eve, workspace)})
+    for response, status in ((stale, 403), (editors_only, 403), (unreadable, 422)):
+        assert response.status_code == status
+        assert response.headers["content-type"].startswith("text/html")
+        assert '<p class="error" role="alert">' in response.text
+    assert "security token is missing or stale; reload the page" in stale.text
+    assert "Only editors can open this page." in editors_only.text
+    assert "to: Field required; base_version: Field required." in unreadable.text
