@@ -24,7 +24,9 @@ from editorial.taxonomy import Taxonomy
 from editorial.workflow import (
     Forbidden,
     InvalidInput,
+    TransitionRefused,
     add_note,
+    allowed_transitions,
     check_version,
     is_editor,
     load,
@@ -34,6 +36,7 @@ from editorial.workflow import (
 )
 
 WRITABLE = frozenset({Status.PLANNED, Status.DRAFT})
+SUBMITTABLE = WRITABLE | {Status.REVIEW}  # a draft sent for review ends up in review
 REVIEWED = ("approval", "changes")
 
 
@@ -108,6 +111,8 @@ def submit_draft(
             f"the piece is {piece.status}; you can write again when changes are requested"
         )
     check_version(piece, base_version)
+    if for_review and piece.status not in SUBMITTABLE:
+        raise TransitionRefused(piece.status, Status.REVIEW, allowed_transitions(user, piece))
     _apply(session, piece, draft)
     if piece.status == Status.PLANNED:
         piece.status = Status.DRAFT

@@ -230,3 +230,22 @@ def test_dashboard_refusals_are_pages_that_say_why(browsers: dict[str, TestClien
     assert "security token is missing or stale; reload the page" in stale.text
     assert "Only editors can open this page." in editors_only.text
     assert "to: Field required; base_version: Field required." in unreadable.text
+
+
+def test_a_draft_cannot_be_sent_for_review_from_past_review(
+    browsers: dict[str, TestClient],
+) -> None:
+    """'Save and send for review' on an approved piece left it approved, out of the review
+    queue, yet wrote "submitted for review" in its thread."""
+    eve = browsers["eve"]
+    workspace = plan(eve)
+    for status in ("draft", "review", "approved"):
+        assert move(eve, workspace, status).status_code == 303
+    form = eve.get(f"{workspace}/draft").text
+    assert 'value="submit"' not in form
+    data = {"csrf_token": csrf(eve, workspace), "base_version": version_on(form)}
+    sent = eve.post(f"{workspace}/draft", data=data | {"body": "Kept text", "action": "submit"})
+    assert sent.status_code == 409
+    assert "cannot move from approved to review" in sent.text and "Kept text" in sent.text
+    thread = eve.get(workspace).text.split('id="notes"')[1]
+    assert thread.count("submitted for review") == 1

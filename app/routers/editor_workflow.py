@@ -277,6 +277,7 @@ def _draft_page(
         "editor/draft.html",
         status_code,
         piece=piece,
+        reviewable=drafts.SUBMITTABLE,
         values={"title": title, "summary": summary, "body": body},
         base_version=context.pop("base_version", piece.version),
         **context,
@@ -336,7 +337,8 @@ def _draft_refused(
     """The draft page again with the writer's text kept and the problem beside its field."""
     piece = workflow.load(session, signed_in.user, slug)
     errors = error.errors if isinstance(error, workflow.InvalidInput) else {}
-    code = 422 if errors else 409 if isinstance(error, workflow.Conflict) else 403
+    refused = workflow.Conflict | workflow.TransitionRefused
+    code = 422 if errors else 409 if isinstance(error, refused) else 403
     return _draft_page(
         request,
         signed_in,
