@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,17 @@ from editorial.auth import SignedIn
 
 # Dashboard pages are private and change with every action: never cache them anywhere.
 PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+
+
+# The ids a piece's HTML holds (heading anchors, footnotes) and its links to them.
+OWN_IDS_RE = re.compile(r'(\sid="|\shref="#)')
+
+
+def embedded(html: str) -> str:
+    """A piece's HTML for showing inside a dashboard page: its ids, and its links to them, take
+    a `preview-` prefix, so that a heading such as "Notes" or "Summary" never takes the id of
+    a part of the page (a form field, or the heading that names a section)."""
+    return OWN_IDS_RE.sub(r"\1preview-", html)
 
 
 def render_dashboard(

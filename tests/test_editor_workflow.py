@@ -249,3 +249,23 @@ def test_a_draft_cannot_be_sent_for_review_from_past_review(
     assert "cannot move from approved to review" in sent.text and "Kept text" in sent.text
     thread = eve.get(workspace).text.split('id="notes"')[1]
     assert thread.count("submitted for review") == 1
+
+
+def test_a_previewed_piece_takes_no_id_of_the_page(browsers: dict[str, TestClient]) -> None:
+    """A draft with a "Summary" heading gave the preview the summary field's id, and one with a
+    "Notes" heading took the id that names the review page's notes section."""
+    eve, ada = browsers["eve"], browsers["ada"]
+    workspace = plan(eve)
+    page = ada.get(f"{workspace}/draft").text
+    data = {"csrf_token": csrf(ada, workspace), "base_version": version_on(page)}
+    text = "## Summary\n\nSee the [notes](#notes).\n\n## Notes\n\nMore.\n"
+    shown = ada.post(f"{workspace}/draft", data=data | {"body": text, "action": "preview"})
+    ids = re.findall(r'\sid="([^"]+)"', shown.text)
+    assert len(ids) == len(set(ids)) and 'id="summary"' in shown.text
+    assert '<h2 id="preview-notes">Notes</h2>' in shown.text and 'href="#preview-notes"' in (
+        shown.text
+    )
+    ada.post(f"{workspace}/draft", data=data | {"body": text, "action": "submit"})
+    review = eve.get("/editor/review/cloud-costs-for-cfos").text
+    ids = re.findall(r'\sid="([^"]+)"', review)
+    assert len(ids) == len(set(ids)) and '<h2 id="notes">Review notes</h2>' in review

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.dashboard import render_dashboard
+from app.dashboard import embedded, render_dashboard
 from app.deps import DashboardEditor, DashboardUser, SessionDep
 from editorial import drafts, workflow
 from editorial.snapshot import BRIEF
@@ -53,6 +53,7 @@ def review(
         signed_in,
         "editor/review.html",
         piece=piece,
+        preview=embedded(piece.html),
         since=since,
         diff=text,
         notes=drafts.notes(session, signed_in.user, slug),

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Upl
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from app.dashboard import render_dashboard
+from app.dashboard import embedded, render_dashboard
 from app.deps import DashboardEditor, DashboardUser, SessionDep, SettingsDep
 from app.routers.editor_review import router as review_router
 from app.routers.pages import canonical_number
@@ -303,7 +303,7 @@ def save_draft(
         raise_not_found()
     kept = (piece.title if title is None else title, piece.summary if summary is None else summary)
     if action == "preview":
-        html = drafts.preview(body)
+        html = embedded(drafts.preview(body))
         return _draft_page(
             request, signed_in, piece, *kept, body, preview=html, base_version=base_version
         )
