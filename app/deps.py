@@ -34,6 +34,15 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def over_https(request: Request) -> bool:
+    """Whether cookies set now must be Secure: the request came over HTTPS, or the site's public
+    address is HTTPS (behind a proxy that ends TLS, the app itself sees plain HTTP)."""
+    settings: Settings = request.app.state.settings
+    return request.url.scheme == "https" or settings.base_url.lower().startswith("https:")
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
+from app.main import create_app
 from editorial import auth
 from editorial.auth import AuthError
 from editorial.cli import app as cli
@@ -132,6 +133,24 @@ def test_next_only_leads_back_into_the_dashboard(client: TestClient, editor: Use
     assert sign_in(client, "ada@example.com", next_path="/editor/calendar").headers["location"] == (
         "/editor/calendar"
     )
+
+
+def test_cookies_are_secure_when_the_site_is_https_behind_a_proxy(
+    settings: Settings, engine: Engine, editor: User
+) -> None:
+    """A proxy that ends TLS passes plain HTTP on; the session cookie of an https site lacked
+    Secure, so a browser would also send it over plain HTTP."""
+    public = settings.model_copy(update={"base_url": "https://insights.corp.example/"})
+    with TestClient(create_app(public)) as client:
+        form = client.get("/editor/login")
+        assert "Secure" in form.headers["set-cookie"]
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        data = {"email": "ada@example.com", "password": PASSWORD, "csrf_token": token}
+        cookie = {"Cookie": f"editorial_login_csrf={token}"}  # not sent back over http
+        signed = client.post("/editor/login", data=data, headers=cookie, follow_redirects=False)
+    assert signed.status_code == 303
+    [session] = [c for c in signed.headers.get_list("set-cookie") if "editorial_session=" in c]
+    assert "Secure" in session and "HttpOnly" in session
 
 
 def test_sign_out_needs_csrf_and_ends_the_session_everywhere(

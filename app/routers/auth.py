@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.dashboard import render_dashboard
-from app.deps import SAFE_METHODS, SESSION_COOKIE, DashboardUser, SessionDep
+from app.deps import SAFE_METHODS, SESSION_COOKIE, DashboardUser, SessionDep, over_https
 from editorial import auth
 from editorial.auth import AuthError
 
@@ -58,14 +58,10 @@ def _login_form(
         token,
         httponly=True,
         samesite="lax",
-        secure=_secure(request),
+        secure=over_https(request),
         path="/editor",
     )
     return response
-
-
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
 
 
 @router.api_route("/login", methods=["GET", "HEAD"], response_class=HTMLResponse)
@@ -103,7 +99,7 @@ def login(
         max_age=int(auth.SESSION_LIFETIME.total_seconds()),
         httponly=True,
         samesite="lax",
-        secure=_secure(request),
+        secure=over_https(request),
         path="/",
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/editor")
