@@ -269,3 +269,24 @@ def test_a_previewed_piece_takes_no_id_of_the_page(browsers: dict[str, TestClien
     review = eve.get("/editor/review/cloud-costs-for-cfos").text
     ids = re.findall(r'\sid="([^"]+)"', review)
     assert len(ids) == len(set(ids)) and '<h2 id="notes">Review notes</h2>' in review
+
+
+def test_draft_errors_sit_in_the_form_that_was_sent(browsers: dict[str, TestClient]) -> None:
+    """An uploaded file without a title was reported under the Markdown form's title field, and
+    a summary refused in the Markdown form was listed under the upload field."""
+    eve, ada = browsers["eve"], browsers["ada"]
+    workspace = plan(eve)
+    page = ada.get(f"{workspace}/draft").text
+    data = {"csrf_token": csrf(ada, workspace), "base_version": version_on(page)}
+    upload = ("d.md", b"---\nsummary: No title here\n---\nBody\n")
+    uploaded = ada.post(f"{workspace}/upload", data=data, files={"file": upload})
+    assert uploaded.status_code == 422
+    assert (
+        'id="title-error"' not in uploaded.text
+        and "aria-invalid" not in (uploaded.text.split('id="file"')[0])
+    )
+    assert "<li>title: &#39;title&#39; is required" in uploaded.text
+    typed = ada.post(f"{workspace}/draft", data=data | {"body": "Text", "summary": "A\x0bB"})
+    assert typed.status_code == 422
+    assert 'id="summary-error">contains a control character (U+000B)' in typed.text
+    assert 'id="upload-errors"' not in typed.text

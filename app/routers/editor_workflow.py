@@ -333,8 +333,10 @@ def _draft_refused(
     error: Exception,
     text: tuple[str, str, str],
     base_version: int,
+    form: str = "errors",
 ) -> Response:
-    """The draft page again with the writer's text kept and the problem beside its field."""
+    """The draft page again with the writer's text kept and each problem beside its field, in
+    the `form` that was sent: an uploaded file's missing title is not the title field's."""
     piece = workflow.load(session, signed_in.user, slug)
     errors = error.errors if isinstance(error, workflow.InvalidInput) else {}
     refused = workflow.Conflict | workflow.TransitionRefused
@@ -345,7 +347,7 @@ def _draft_refused(
         piece,
         *text,
         code,
-        errors=errors,
+        **{form: errors},
         message=str(error),
         base_version=base_version,
     )
@@ -383,7 +385,9 @@ def upload_draft(
     except workflow.WorkflowError as error:
         session.rollback()
         text = (piece.title, piece.summary, piece.body)
-        return _draft_refused(request, session, signed_in, slug, error, text, base_version)
+        return _draft_refused(
+            request, session, signed_in, slug, error, text, base_version, "upload_errors"
+        )
     session.commit()
     return _back(slug)
 
