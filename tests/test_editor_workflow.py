@@ -290,3 +290,21 @@ def test_draft_errors_sit_in_the_form_that_was_sent(browsers: dict[str, TestClie
     assert typed.status_code == 422
     assert 'id="summary-error">contains a control character (U+000B)' in typed.text
     assert 'id="upload-errors"' not in typed.text
+
+
+def test_a_refused_note_keeps_what_was_typed(browsers: dict[str, TestClient]) -> None:
+    """A review note refused for a stray control character came back as an empty box."""
+    eve = browsers["eve"]
+    workspace = plan(eve)
+    note = "Three paragraphs of advice,\x0bpasted from elsewhere"
+    data = {"csrf_token": csrf(eve, workspace), "body": note}
+    refused = eve.post(f"{workspace}/notes", data=data)
+    assert refused.status_code == 422 and 'id="body-error"' in refused.text
+    assert f'required aria-describedby="body-error" aria-invalid="true">{note}</textarea>' in (
+        refused.text
+    )
+    for status in ("draft", "review"):
+        assert move(eve, workspace, status).status_code == 303
+    sent_back = move(eve, workspace, "draft", note=note)
+    assert sent_back.status_code == 422 and 'id="note-error"' in sent_back.text
+    assert f'aria-invalid="true">{note}</textarea>' in sent_back.text

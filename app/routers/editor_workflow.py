@@ -94,21 +94,20 @@ def _refused(
     signed_in: SignedIn,
     slug: str,
     error: Exception,
-    typed: dict[str, Any] | None = None,
     form: str = "errors",
+    **typed: Any,
 ) -> Response:
-    """The workspace again, with what was refused and why; planning values the person `typed`
-    stay in the form when only they were wrong (not when the piece changed meanwhile). The
-    field messages go to the `form` that was sent: the move forms and the planning form both
-    have a publish date, and only the one sent may show its message."""
+    """The workspace again, with what was refused and why. What the person `typed` stays in
+    its form when only a value was wrong (not when the piece changed meanwhile), and the field
+    messages go to the `form` that was sent: the move forms and the planning form both have a
+    publish date, and only the one sent may show its message."""
     session.rollback()
     if isinstance(error, workflow.NotFound):
         raise_not_found()
     piece = workflow.load(session, signed_in.user, slug)
     errors = error.errors if isinstance(error, workflow.InvalidInput) else {}
     code = 422 if errors else 403 if isinstance(error, workflow.Forbidden) else 409
-    kept = {"values": typed} if errors and typed is not None else {}
-    context = {form: errors} | kept
+    context = {form: errors} | (typed if errors else {})
     return _workspace(request, session, signed_in, piece, code, message=str(error), **context)
 
 
@@ -197,7 +196,7 @@ def update_planning(
             taxonomy=taxonomy_of(settings),
         )
     except workflow.WorkflowError as error:
-        return _refused(request, session, signed_in, slug, error, typed=changes)
+        return _refused(request, session, signed_in, slug, error, values=changes)
     session.commit()
     return _back(slug)
 
@@ -226,7 +225,7 @@ def move(
             publish_at=publish_at or None,
         )
     except workflow.WorkflowError as error:
-        return _refused(request, session, signed_in, slug, error, form="move_errors")
+        return _refused(request, session, signed_in, slug, error, "move_errors", move_note=note)
     session.commit()
     after = (
         "/editor/review"
@@ -244,7 +243,7 @@ def add_note(
     try:
         drafts.post_note(session, signed_in.user, slug, body)
     except workflow.WorkflowError as error:
-        return _refused(request, session, signed_in, slug, error)
+        return _refused(request, session, signed_in, slug, error, note_body=body)
     session.commit()
     return _back(slug, "#notes")
 
