@@ -125,6 +125,24 @@ def test_failed_sign_ins_are_throttled_even_with_the_right_password(
     assert "Too many failed sign-ins" in blocked.text
 
 
+def test_sign_ins_through_a_trusted_proxy_are_throttled_per_person(
+    settings: Settings, engine: Engine, editor: User
+) -> None:
+    """The network counted was the proxy's own address: five wrong passwords from one person
+    behind it kept everyone else out for 15 minutes."""
+    proxied = settings.model_copy(update={"trusted_proxies": "10.0.0.5"})
+    with Session(engine) as session:
+        auth.create_user(session, "Bo Writer", "bo@example.com", "contributor", PASSWORD)
+        session.commit()
+    with TestClient(create_app(proxied), client=("10.0.0.5", 50000)) as client:
+        client.headers["X-Forwarded-For"] = "203.0.113.7"
+        for _ in range(auth.LOGIN_FAILURES):
+            assert sign_in(client, "someone@example.com", "guessing").status_code == 401
+        assert "Too many failed sign-ins" in sign_in(client, "bo@example.com").text
+        client.headers["X-Forwarded-For"] = "198.51.100.9"
+        assert sign_in(client, "bo@example.com").status_code == 303
+
+
 def test_next_only_leads_back_into_the_dashboard(client: TestClient, editor: User) -> None:
     assert sign_in(client, "ada@example.com", next_path="//evil.example/").headers["location"] == (
         "/editor/"

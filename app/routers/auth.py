@@ -14,6 +14,7 @@ from app.dashboard import render_dashboard
 from app.deps import SAFE_METHODS, SESSION_COOKIE, DashboardUser, SessionDep, over_https
 from editorial import auth
 from editorial.auth import AuthError
+from editorial.readers import client_address
 
 router = APIRouter(prefix="/editor", tags=["sign-in"], include_in_schema=False)
 LOGIN_CSRF_COOKIE = "editorial_login_csrf"
@@ -84,7 +85,7 @@ def login(
     if not expected or not hmac.compare_digest(expected, csrf_token):
         expired = "The form expired; please try again."
         return _login_form(request, _safe_next(next), expired, 400, email)
-    network = auth.digest(request.client.host if request.client else "unknown")[:16]
+    network = auth.digest(_client_address(request))[:16]
     try:
         user = auth.authenticate(session, email, password, network)
     except AuthError as error:
@@ -104,6 +105,14 @@ def login(
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/editor")
     return response
+
+
+def _client_address(request: Request) -> str:
+    """Who is signing in: behind a trusted proxy, the address it forwards, not its own (or
+    every failed sign-in through the proxy would count against the whole team)."""
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.get("x-forwarded-for")
+    return client_address(peer, forwarded, request.app.state.settings)
 
 
 @router.post("/logout")
