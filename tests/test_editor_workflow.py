@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from editorial.auth import create_user
+from editorial.models import Piece
 
 PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -188,6 +190,25 @@ def test_a_refused_move_marks_only_its_own_field(browsers: dict[str, TestClient]
     )
     assert 'aria-describedby="publish_at-error"' in refused.text.split('id="planning"')[0]
     assert 'aria-invalid="true"' not in refused.text.split('id="planning"')[1]
+
+
+def test_a_date_with_seconds_left_alone_in_the_planning_form_is_no_change(
+    browsers: dict[str, TestClient], engine: Engine
+) -> None:
+    """The form shows minutes; a due moment stored with seconds (a commission is due "now")
+    moved to the minute on every save, each time a new revision."""
+    eve = browsers["eve"]
+    workspace = plan(eve)
+    with Session(engine) as session:
+        piece = session.exec(select(Piece)).one()
+        piece.due_at = datetime(2026, 6, 10, 17, 0, 31, 250000, tzinfo=UTC)
+        session.add(piece)
+        session.commit()
+    data = PLAN_FORM | {"csrf_token": csrf(eve, workspace), "base_version": "1"}
+    assert eve.post(f"{workspace}/planning", data=data, follow_redirects=False).status_code == 303
+    with Session(engine) as session:
+        piece = session.exec(select(Piece)).one()
+        assert piece.version == 1 and piece.due_at.second == 31
 
 
 def test_a_planning_form_with_a_non_ascii_version_is_stale(browsers: dict[str, TestClient]) -> None:

@@ -79,13 +79,25 @@ def _workspace(
 
 def _values(piece: Piece, terms: dict[str, list[str]]) -> dict[str, Any]:
     """The planning form's values for `piece`."""
-    moments = {
-        key: value.strftime("%Y-%m-%dT%H:%M") if (value := getattr(piece, key)) else ""
-        for key in ("due_at", "publish_at")
-    }
     brief = (piece.front_matter or {}).get(BRIEF, "")
     texts = {"title": piece.title, "summary": piece.summary, "assignee": piece.assignee or ""}
-    return texts | moments | {d: terms.get(d, []) for d in DIMENSIONS} | {"brief": brief}
+    terms = {d: terms.get(d, []) for d in DIMENSIONS}
+    return texts | _shown_moments(piece) | terms | {"brief": brief}
+
+
+def _shown_moments(piece: Piece) -> dict[str, str]:
+    """The piece's dates as the form's date-and-time fields show them: to the minute."""
+    return {
+        key: value.strftime("%Y-%m-%dT%H:%M") if (value := getattr(piece, key)) else ""
+        for key in workflow.MOMENTS
+    }
+
+
+def _edited(piece: Piece, changes: dict[str, Any]) -> dict[str, Any]:
+    """Planning changes without the dates left as the form showed them. The form shows minutes:
+    a moment stored with seconds (a commission is due "now") would move, and count as a change."""
+    shown = _shown_moments(piece)
+    return {k: v for k, v in changes.items() if k not in shown or v != shown[k]}
 
 
 def _refused(
@@ -186,11 +198,12 @@ def update_planning(
     base = canonical_number(given) or 0
     changes = {d: [] for d in DIMENSIONS} | _planning(form)  # an unticked box is a removal
     try:
+        piece = workflow.load(session, signed_in.user, slug)
         workflow.update_piece(
             session,
             signed_in.user,
             slug,
-            changes,
+            _edited(piece, changes),
             base,
             "form",
             taxonomy=taxonomy_of(settings),
