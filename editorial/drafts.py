@@ -38,6 +38,9 @@ from editorial.workflow import (
 WRITABLE = frozenset({Status.PLANNED, Status.DRAFT})
 SUBMITTABLE = WRITABLE | {Status.REVIEW}  # a draft sent for review ends up in review
 REVIEWED = ("approval", "changes")
+# What a form or the API may send; a file (ingested or uploaded) may hold longer ones, which the
+# form then shows and sends back, so the form's own check must name the field.
+LONGEST = {"title": 300, "summary": 2000}
 
 
 @dataclass
@@ -63,6 +66,11 @@ def draft_from_form(title: str | None, summary: str | None, body: str) -> Draft:
         raise InvalidInput({"title": "a piece needs a title"})
     fields = {"title": title or "", "summary": summary or "", "body": body}
     errors = {key: problem for key, text in fields.items() if (problem := control_character(text))}
+    errors |= {
+        key: f"{len(fields[key])} characters, more than {limit}; shorten it"
+        for key, limit in LONGEST.items()
+        if len(fields[key]) > limit
+    }
     if errors:
         raise InvalidInput(errors)
     clean = (summary or "").strip() if summary is not None else None

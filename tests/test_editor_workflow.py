@@ -329,3 +329,21 @@ def test_a_refused_note_keeps_what_was_typed(browsers: dict[str, TestClient]) ->
     sent_back = move(eve, workspace, "draft", note=note)
     assert sent_back.status_code == 422 and 'id="note-error"' in sent_back.text
     assert f'aria-invalid="true">{note}</textarea>' in sent_back.text
+
+
+def test_a_title_too_long_for_the_form_is_named_and_the_text_kept(
+    browsers: dict[str, TestClient],
+) -> None:
+    """A file may hold a longer title than the form takes; the form sent it back as shown and
+    got a bare 422 for the whole request, losing the text just written."""
+    eve, ada = browsers["eve"], browsers["ada"]
+    workspace = plan(eve)
+    data = {"csrf_token": csrf(ada, workspace), "base_version": "1"}
+    title = "T" * 400
+    upload = ("d.md", f"---\ntitle: {title}\n---\nBody\n".encode())
+    assert ada.post(f"{workspace}/upload", data=data, files={"file": upload}).status_code == 200
+    data["base_version"] = version_on(ada.get(f"{workspace}/draft").text)
+    sent = ada.post(f"{workspace}/draft", data=data | {"title": title, "body": "New words"})
+    assert sent.status_code == 422
+    assert 'id="title-error">400 characters, more than 300; shorten it' in sent.text
+    assert ">New words</textarea>" in sent.text

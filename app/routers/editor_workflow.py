@@ -304,8 +304,8 @@ def save_draft(
     signed_in: DashboardUser,
     base_version: Annotated[int, Form()],
     body: Annotated[str, Form(max_length=2_000_000)] = "",
-    title: Annotated[str | None, Form(max_length=300)] = None,
-    summary: Annotated[str | None, Form(max_length=2000)] = None,
+    title: Annotated[str | None, Form(max_length=100_000)] = None,  # drafts.LONGEST checks
+    summary: Annotated[str | None, Form(max_length=100_000)] = None,
     action: Annotated[str, Form(max_length=20)] = "save",
 ) -> Response:
     """Preview, save, or save and submit the draft for review."""
