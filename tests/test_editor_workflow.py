@@ -347,3 +347,18 @@ def test_a_title_too_long_for_the_form_is_named_and_the_text_kept(
     assert sent.status_code == 422
     assert 'id="title-error">400 characters, more than 300; shorten it' in sent.text
     assert ">New words</textarea>" in sent.text
+
+
+def test_a_refused_approval_leaves_the_request_for_changes_alone(
+    browsers: dict[str, TestClient],
+) -> None:
+    """An approval note refused from the review page came back in the workspace's "What should
+    change" box, with the message under it, as if changes had been requested."""
+    eve = browsers["eve"]
+    workspace = plan(eve)
+    for status in ("draft", "review"):
+        assert move(eve, workspace, status).status_code == 303
+    refused = move(eve, workspace, "approved", note="Fine\x0bwork")
+    assert refused.status_code == 422 and 'role="alert">note: contains a control' in refused.text
+    assert 'id="note-draft" name="note" rows="3" required></textarea>' in refused.text
+    assert 'id="note-error"' not in refused.text

@@ -238,7 +238,8 @@ def move(
             publish_at=publish_at or None,
         )
     except workflow.WorkflowError as error:
-        return _refused(request, session, signed_in, slug, error, "move_errors", move_note=note)
+        kept = {"moved_to": to, "move_note": note}
+        return _refused(request, session, signed_in, slug, error, "move_errors", **kept)
     session.commit()
     after = (
         "/editor/review"
