@@ -6,10 +6,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
+from sqlmodel import Session
 
+from editorial import workflow
 from editorial.auth import SignedIn
+from editorial.models import Piece
 
 # Dashboard pages are private and change with every action: never cache them anywhere.
 PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
@@ -57,3 +60,11 @@ def error_page(
     )
     response.headers.update(headers or {})
     return response
+
+
+def piece_or_404(session: Session, signed_in: SignedIn, slug: str) -> Piece:
+    """The piece this person may work on; not theirs or not there, the same 404 either way."""
+    try:
+        return workflow.load(session, signed_in.user, slug)
+    except workflow.NotFound:
+        raise HTTPException(404, "Not Found") from None
