@@ -188,6 +188,21 @@ def test_sign_out_needs_csrf_and_ends_the_session_everywhere(
     assert client.get("/editor/", follow_redirects=False).status_code == 303
 
 
+def test_signing_in_again_ends_the_browsers_earlier_session(
+    client: TestClient, engine: Engine, editor: User
+) -> None:
+    """Signing in over a session (someone else at the same browser) left the earlier session
+    working for its whole lifetime, for whoever had kept a copy of its cookie."""
+    sign_in(client, "ada@example.com")
+    earlier = client.cookies.get("editorial_session")
+    assert sign_in(client, "ada@example.com").status_code == 303
+    with Session(engine) as session:
+        assert len(session.exec(select(LoginSession)).all()) == 1
+    client.cookies.clear()
+    client.cookies.set("editorial_session", earlier)
+    assert client.get("/editor/", follow_redirects=False).status_code == 303
+
+
 def test_bearer_tokens_sign_in_api_callers(
     client: TestClient, engine: Engine, editor: User
 ) -> None:

@@ -91,6 +91,8 @@ def login(
     except AuthError as error:
         session.commit()  # keep the failure count
         return _login_form(request, _safe_next(next), str(error), 401, email)
+    if earlier := request.cookies.get(SESSION_COOKIE):  # this browser's session ends here
+        auth.end_session(session, earlier)
     secret, _signed_in = auth.start_session(session, user)
     session.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
