@@ -79,7 +79,7 @@ def draft_from_form(title: str | None, summary: str | None, body: str) -> Draft:
 
 def draft_from_file(name: str, raw: bytes, taxonomy: Taxonomy, limit: int) -> Draft:
     """A draft from an uploaded Markdown file, checked exactly as ingest checks files."""
-    if not name.endswith(".md"):
+    if not name.lower().endswith(".md"):  # the form's file picker offers "Draft.MD" too
         raise InvalidInput({"file": f"'{name}' is not a .md file; upload Markdown"})
     if len(raw) > limit:
         raise InvalidInput({"file": f"the file is over {limit // 1024} KiB; split or trim it"})

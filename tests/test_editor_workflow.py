@@ -124,8 +124,9 @@ def test_upload_errors_are_shown_by_field(browsers: dict[str, TestClient]) -> No
     assert response.status_code == 422
     assert "audience: line 3: unknown audience &#39;cfo&#39;" in response.text
     good = b"---\ntitle: Uploaded\n---\nFrom a file.\n"
+    # the picker (accept=".md") offers an upper-case extension too, which used to be refused
     done = ada.post(
-        f"{workspace}/upload", data=data, files={"file": ("d.md", good)}, follow_redirects=False
+        f"{workspace}/upload", data=data, files={"file": ("D.MD", good)}, follow_redirects=False
     )
     assert done.status_code == 303
     assert "Uploaded" in ada.get(workspace).text
