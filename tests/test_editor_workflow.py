@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from editorial.auth import create_user
+from editorial.ingest import ingest
 from editorial.models import Piece
 
 PASSWORD = "correct horse battery"
@@ -363,3 +365,18 @@ def test_a_refused_approval_leaves_the_request_for_changes_alone(
     assert refused.status_code == 422 and 'role="alert">note: contains a control' in refused.text
     assert 'id="note-draft" name="note" rows="3" required></textarea>' in refused.text
     assert 'id="note-error"' not in refused.text
+
+
+def test_a_file_assigning_a_capitalised_address_reaches_its_writer(
+    browsers: dict[str, TestClient], engine: Engine, content_dir: Path
+) -> None:
+    """Addresses are stored in lower case at sign-in; a file's `assignee: Ada@Example.com` was
+    kept as written, so Ada saw neither the piece nor its workspace (404), though the editor's
+    calendar filtered it as hers."""
+    (content_dir / "posts" / "assigned.md").write_text(
+        "---\ntitle: Assigned in a file\nstatus: planned\nassignee: Ada@Example.com\n---\nB\n"
+    )
+    assert ingest(engine, content_dir).errors == []
+    ada = browsers["ada"]
+    assert "Assigned in a file" in ada.get("/editor/assignments").text
+    assert ada.get("/editor/pieces/assigned").status_code == 200
