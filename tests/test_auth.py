@@ -203,6 +203,24 @@ def test_signing_in_again_ends_the_browsers_earlier_session(
     assert client.get("/editor/", follow_redirects=False).status_code == 303
 
 
+def test_signing_out_of_an_ended_session_goes_straight_to_the_sign_in_form(
+    client: TestClient, editor: User
+) -> None:
+    """Sign out, pressed once the session had ended elsewhere, asked for a sign-in first and
+    then led back into the dashboard."""
+    sign_in(client, "ada@example.com")
+    token = page_csrf(client)
+    other = TestClient(client.app, cookies=dict(client.cookies))
+    assert other.post("/editor/logout", data={"csrf_token": token}).status_code == 200
+    pressed = client.post(
+        "/editor/logout",
+        data={"csrf_token": token},
+        headers={"Referer": "http://testserver/editor/"},
+        follow_redirects=False,
+    )
+    assert pressed.status_code == 303 and pressed.headers["location"] == "/editor/login"
+
+
 def test_bearer_tokens_sign_in_api_callers(
     client: TestClient, engine: Engine, editor: User
 ) -> None:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.dashboard import render_dashboard
-from app.deps import SAFE_METHODS, SESSION_COOKIE, DashboardUser, SessionDep, over_https
+from app.deps import SAFE_METHODS, SESSION_COOKIE, SessionDep, SignedInDep, over_https
 from editorial import auth
 from editorial.auth import AuthError
 from editorial.readers import client_address
@@ -118,10 +118,12 @@ def _client_address(request: Request) -> str:
 
 
 @router.post("/logout")
-def logout(request: Request, session: SessionDep, _signed_in: DashboardUser) -> Response:
-    """End the session everywhere and go back to the sign-in form."""
-    auth.end_session(session, request.cookies.get(SESSION_COOKIE, ""))
-    session.commit()
+def logout(request: Request, session: SessionDep, signed_in: SignedInDep) -> Response:
+    """End the session everywhere and go back to the sign-in form; a session that had already
+    ended needs no sign-in first (the form's CSRF token is checked while one is live)."""
+    if signed_in is not None:
+        auth.end_session(session, request.cookies.get(SESSION_COOKIE, ""))
+        session.commit()
     response = RedirectResponse("/editor/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
