@@ -263,6 +263,7 @@ def test_a_draft_cannot_be_sent_for_review_from_past_review(
     queue, yet wrote "submitted for review" in its thread."""
     eve = browsers["eve"]
     workspace = plan(eve)
+    assert 'value="submit">Save and send for review' in eve.get(f"{workspace}/draft").text
     for status in ("draft", "review", "approved"):
         assert move(eve, workspace, status).status_code == 303
     form = eve.get(f"{workspace}/draft").text
