@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from editorial import clock
@@ -247,8 +249,23 @@ def review_queue(session: Session, user: User | None) -> list[Piece]:
     """Pieces waiting for an editor's review, longest waiting first."""
     if not is_editor(user):
         raise Forbidden("only editors review")
-    statement = select(Piece).where(Piece.status == Status.REVIEW).order_by(Piece.updated_at)
-    return list(session.exec(statement))
+    statement = select(Piece).where(Piece.status == Status.REVIEW).order_by(Piece.slug)
+    pieces = list(session.exec(statement))
+    sent = submitted_at(session, pieces)
+    return sorted(pieces, key=lambda piece: sent[piece.id or 0])
+
+
+def submitted_at(session: Session, pieces: list[Piece]) -> dict[int, datetime]:
+    """When each piece was last sent for review: its latest "submitted" note, or for a piece
+    that came in review from a file, its last change. A later change (a planning edit by the
+    editor) is not a new submission."""
+    statement = (
+        select(ReviewNote.piece_id, func.max(ReviewNote.created_at))
+        .where(ReviewNote.kind == "submitted", col(ReviewNote.piece_id).in_([p.id for p in pieces]))
+        .group_by(col(ReviewNote.piece_id))
+    )
+    notes = {piece_id: clock.to_utc(moment) for piece_id, moment in session.exec(statement)}
+    return {p.id or 0: notes.get(p.id or 0) or clock.to_utc(p.updated_at) for p in pieces}
 
 
 def assignments(session: Session, user: User) -> list[Piece]:

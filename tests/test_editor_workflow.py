@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from editorial import clock
 from editorial.auth import create_user
 from editorial.ingest import ingest
 from editorial.models import Piece
@@ -381,3 +382,25 @@ def test_a_file_assigning_a_capitalised_address_reaches_its_writer(
     ada = browsers["ada"]
     assert "Assigned in a file" in ada.get("/editor/assignments").text
     assert ada.get("/editor/pieces/assigned").status_code == 200
+
+
+def test_the_review_queue_dates_a_piece_by_its_submission(
+    browsers: dict[str, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queue's "Submitted" column (and its order) followed the piece's last change, so an
+    editor's planning edit made a piece look freshly submitted and sent it to the back."""
+    eve = browsers["eve"]
+    moments = iter(datetime(2026, 6, day, 9, tzinfo=UTC) for day in range(1, 9))
+    now = next(moments)
+    monkeypatch.setattr(clock, "now", lambda: now)
+    first, second = plan(eve), plan(eve, title="Second piece")
+    for workspace in (first, second):
+        for status in ("draft", "review"):
+            assert move(eve, workspace, status).status_code == 303
+        now = next(moments)
+    page = eve.get(first).text
+    data = PLAN_FORM | {"csrf_token": csrf(eve, first), "base_version": version_on(page)}
+    assert eve.post(f"{first}/planning", data=data | {"brief": "Sharper"}).status_code == 200
+    queue = eve.get("/editor/review").text
+    assert queue.index("Cloud costs for CFOs") < queue.index("Second piece")
+    assert "2026-06-01 09:00 UTC" in queue and "2026-06-02 09:00 UTC" in queue

@@ -34,7 +34,10 @@ def assignments(request: Request, session: SessionDep, signed_in: DashboardUser)
 def review_queue(request: Request, session: SessionDep, signed_in: DashboardEditor) -> Response:
     """Pieces waiting for review."""
     pieces = drafts.review_queue(session, signed_in.user)
-    return render_dashboard(request, signed_in, "editor/review_queue.html", pieces=pieces)
+    submitted = drafts.submitted_at(session, pieces)
+    return render_dashboard(
+        request, signed_in, "editor/review_queue.html", pieces=pieces, submitted=submitted
+    )
 
 
 @router.get("/review/{slug}", response_class=HTMLResponse)
