@@ -34,6 +34,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def over_https(request: Request) -> bool:
@@ -41,9 +42,6 @@ def over_https(request: Request) -> bool:
     address is HTTPS (behind a proxy that ends TLS, the app itself sees plain HTTP)."""
     settings: Settings = request.app.state.settings
     return request.url.scheme == "https" or settings.base_url.lower().startswith("https:")
-
-
-SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def public_pages(request: Request) -> Pages:
