@@ -116,7 +116,7 @@ def submit_draft(
     sends it to the editor in the same step."""
     piece = load(session, user, slug)
     assert user is not None
-    if not is_editor(user) and piece.status not in WRITABLE:
+    if not writable(user, piece):
         raise Forbidden(
             f"the piece is {piece.status}; you can write again when changes are requested"
         )
@@ -133,6 +133,12 @@ def submit_draft(
     if for_review:
         add_note(session, user, piece, "", "submitted", revision.number)
     return piece
+
+
+def writable(user: User | None, piece: Piece) -> bool:
+    """Whether this person may store a draft of `piece` now: an editor always, its writer while
+    it is planned or a draft (not while the editor has it)."""
+    return visible(user, piece) and (is_editor(user) or piece.status in WRITABLE)
 
 
 def _apply(session: Session, piece: Piece, draft: Draft) -> None:

@@ -404,3 +404,22 @@ def test_the_review_queue_dates_a_piece_by_its_submission(
     queue = eve.get("/editor/review").text
     assert queue.index("Cloud costs for CFOs") < queue.index("Second piece")
     assert "2026-06-01 09:00 UTC" in queue and "2026-06-02 09:00 UTC" in queue
+
+
+def test_a_writer_is_not_offered_a_draft_form_they_cannot_send(
+    browsers: dict[str, TestClient],
+) -> None:
+    """Once a piece was in review, its writer was still offered the draft editor, wrote, and
+    was refused on saving."""
+    eve, ada = browsers["eve"], browsers["ada"]
+    workspace = plan(eve)
+    assert 'id="body"' in ada.get(f"{workspace}/draft").text
+    assert "Write or upload the draft" in ada.get(workspace).text
+    for status in ("draft", "review"):
+        assert move(eve, workspace, status).status_code == 303
+    closed = ada.get(f"{workspace}/draft").text
+    assert 'id="body"' not in closed and 'id="file"' not in closed
+    assert "not open for writing now" in closed
+    assert "Write or upload the draft" not in ada.get(workspace).text
+    assert "Write or upload the draft" in eve.get(workspace).text
+    assert 'id="body"' in eve.get(f"{workspace}/draft").text

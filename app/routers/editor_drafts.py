@@ -26,9 +26,11 @@ router = APIRouter(prefix="/editor", tags=["dashboard"], include_in_schema=False
 def draft_form(
     slug: str, request: Request, session: SessionDep, signed_in: DashboardUser
 ) -> Response:
-    """The draft editor: Markdown with a preview, or a file upload."""
+    """The draft editor: Markdown with a preview, or a file upload (while the writer may)."""
     piece = piece_or_404(session, signed_in, slug)
-    return _draft_page(request, signed_in, piece, piece.title, piece.summary, piece.body)
+    closed = not drafts.writable(signed_in.user, piece)
+    text = (piece.title, piece.summary, piece.body)
+    return _draft_page(request, signed_in, piece, *text, closed=closed)
 
 
 def _draft_page(

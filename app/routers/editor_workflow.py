@@ -74,6 +74,7 @@ def _workspace(
         revisions=drafts.revisions(session, user, piece.slug),
         notes=drafts.notes(session, user, piece.slug),
         editor=workflow.is_editor(user),
+        writable=drafts.writable(user, piece),
         **context,
     )
 
