@@ -37,6 +37,13 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+def over_https(request: Request) -> bool:
+    """Whether cookies set now must be Secure: the request came over HTTPS, or the site's public
+    address is HTTPS (behind a proxy that ends TLS, the app itself sees plain HTTP)."""
+    settings: Settings = request.app.state.settings
+    return request.url.scheme == "https" or settings.base_url.lower().startswith("https:")
+
+
 def public_pages(request: Request) -> Pages:
     """The public pages, with the taxonomy as it is on disk now (one stat() per request)."""
     settings: Settings = request.app.state.settings

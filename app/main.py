@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -17,7 +16,6 @@ from fastapi.responses import (
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
-    RedirectResponse,
     Response,
 )
 from sqlalchemy.exc import DataError
@@ -25,6 +23,7 @@ from starlette.exceptions import HTTPException
 
 from app.busy import install as install_busy_handler
 from app.cors import FeedbackCORS
+from app.dashboard import error_page
 from app.nul import RefuseNul
 from app.pagecache import PageCache
 from app.routers import (
@@ -32,6 +31,7 @@ from app.routers import (
     calendar,
     editor,
     editor_calendar,
+    editor_drafts,
     editor_gaps,
     editor_workflow,
     feedback,
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         editor,
         workflow,
         editor_workflow,
+        editor_drafts,
         moderation,
         calendar,
         editor_calendar,
@@ -112,12 +113,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException | FastAPIHTTPException)
     path = request.url.path
     if exc.status_code == 401 and path.startswith("/editor"):
-        return RedirectResponse(f"/editor/login?next={quote(path)}", status_code=303)
+        return auth.sign_in_first(request)
     if exc.status_code == 404 and not path.startswith("/api/"):
         return _not_found_page(request)
-    return JSONResponse(
-        {"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
-    )
+    headers = getattr(exc, "headers", None)
+    if path.startswith("/editor"):
+        return error_page(request, exc.status_code, str(exc.detail), headers)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
 def _not_found_page(request: Request) -> Response:
@@ -142,7 +144,18 @@ async def _unstorable(request: Request, exc: Exception) -> Response:
 async def _invalid_request(request: Request, exc: Exception) -> Response:
     """FastAPI's 422, with the input it echoes made writable as JSON."""
     assert isinstance(exc, RequestValidationError)
+    if request.url.path.startswith("/editor"):
+        return error_page(request, 422, _in_words(exc.errors()))
     return JSONResponse({"detail": _json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
+
+
+def _in_words(errors: Sequence[Any]) -> str:
+    """Validation errors as one sentence a person can act on: each field and its problem."""
+    problems = "; ".join(
+        f"{(error.get('loc') or ['request'])[-1]}: {error.get('msg', 'not valid')}"
+        for error in errors
+    )
+    return f"{problems}. Go back, correct the form and send it again."
 
 
 def _json_safe(value: Any) -> Any:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from editorial import clock
@@ -24,7 +26,9 @@ from editorial.taxonomy import Taxonomy
 from editorial.workflow import (
     Forbidden,
     InvalidInput,
+    TransitionRefused,
     add_note,
+    allowed_transitions,
     check_version,
     is_editor,
     load,
@@ -34,7 +38,11 @@ from editorial.workflow import (
 )
 
 WRITABLE = frozenset({Status.PLANNED, Status.DRAFT})
+SUBMITTABLE = WRITABLE | {Status.REVIEW}  # a draft sent for review ends up in review
 REVIEWED = ("approval", "changes")
+# What a form or the API may send; a file (ingested or uploaded) may hold longer ones, which the
+# form then shows and sends back, so the form's own check must name the field.
+LONGEST = {"title": 300, "summary": 2000}
 
 
 @dataclass
@@ -60,6 +68,11 @@ def draft_from_form(title: str | None, summary: str | None, body: str) -> Draft:
         raise InvalidInput({"title": "a piece needs a title"})
     fields = {"title": title or "", "summary": summary or "", "body": body}
     errors = {key: problem for key, text in fields.items() if (problem := control_character(text))}
+    errors |= {
+        key: f"{len(fields[key])} characters, more than {limit}; shorten it"
+        for key, limit in LONGEST.items()
+        if len(fields[key]) > limit
+    }
     if errors:
         raise InvalidInput(errors)
     clean = (summary or "").strip() if summary is not None else None
@@ -68,7 +81,7 @@ def draft_from_form(title: str | None, summary: str | None, body: str) -> Draft:
 
 def draft_from_file(name: str, raw: bytes, taxonomy: Taxonomy, limit: int) -> Draft:
     """A draft from an uploaded Markdown file, checked exactly as ingest checks files."""
-    if not name.endswith(".md"):
+    if not name.lower().endswith(".md"):  # the form's file picker offers "Draft.MD" too
         raise InvalidInput({"file": f"'{name}' is not a .md file; upload Markdown"})
     if len(raw) > limit:
         raise InvalidInput({"file": f"the file is over {limit // 1024} KiB; split or trim it"})
@@ -103,11 +116,13 @@ def submit_draft(
     sends it to the editor in the same step."""
     piece = load(session, user, slug)
     assert user is not None
-    if not is_editor(user) and piece.status not in WRITABLE:
+    if not writable(user, piece):
         raise Forbidden(
             f"the piece is {piece.status}; you can write again when changes are requested"
         )
     check_version(piece, base_version)
+    if for_review and piece.status not in SUBMITTABLE:
+        raise TransitionRefused(piece.status, Status.REVIEW, allowed_transitions(user, piece))
     _apply(session, piece, draft)
     if piece.status == Status.PLANNED:
         piece.status = Status.DRAFT
@@ -118,6 +133,12 @@ def submit_draft(
     if for_review:
         add_note(session, user, piece, "", "submitted", revision.number)
     return piece
+
+
+def writable(user: User | None, piece: Piece) -> bool:
+    """Whether this person may store a draft of `piece` now: an editor always, its writer while
+    it is planned or a draft (not while the editor has it)."""
+    return visible(user, piece) and (is_editor(user) or piece.status in WRITABLE)
 
 
 def _apply(session: Session, piece: Piece, draft: Draft) -> None:
@@ -234,8 +255,23 @@ def review_queue(session: Session, user: User | None) -> list[Piece]:
     """Pieces waiting for an editor's review, longest waiting first."""
     if not is_editor(user):
         raise Forbidden("only editors review")
-    statement = select(Piece).where(Piece.status == Status.REVIEW).order_by(Piece.updated_at)
-    return list(session.exec(statement))
+    statement = select(Piece).where(Piece.status == Status.REVIEW).order_by(Piece.slug)
+    pieces = list(session.exec(statement))
+    sent = submitted_at(session, pieces)
+    return sorted(pieces, key=lambda piece: sent[piece.id or 0])
+
+
+def submitted_at(session: Session, pieces: list[Piece]) -> dict[int, datetime]:
+    """When each piece was last sent for review: its latest "submitted" note, or for a piece
+    that came in review from a file, its last change. A later change (a planning edit by the
+    editor) is not a new submission."""
+    statement = (
+        select(ReviewNote.piece_id, func.max(ReviewNote.created_at))
+        .where(ReviewNote.kind == "submitted", col(ReviewNote.piece_id).in_([p.id for p in pieces]))
+        .group_by(col(ReviewNote.piece_id))
+    )
+    notes = {piece_id: clock.to_utc(moment) for piece_id, moment in session.exec(statement)}
+    return {p.id or 0: notes.get(p.id or 0) or clock.to_utc(p.updated_at) for p in pieces}
 
 
 def assignments(session: Session, user: User) -> list[Piece]:

@@ -336,7 +336,7 @@ class _Checker:
             status=self.status(),
             format=formats[0] if formats else None,
             author=self.author(),
-            assignee=self.text("assignee"),
+            assignee=self.assignee(),
             publish_at=self.moment("publishDate") or self.moment("date"),
             expire_at=self.moment("expiryDate"),
             due_at=self.moment("due"),
@@ -425,6 +425,12 @@ class _Checker:
             # A file its writer marked a draft is never published by a status line beside it.
             self.fail("draft", f"'draft: true' and 'status: {status}' disagree; remove one")
         return status.lower()
+
+    def assignee(self) -> str | None:
+        """The writer's e-mail address in lower case, the form sign-in stores addresses in:
+        written `Ada@Example.com`, it would match no one, and the writer would not see the piece."""
+        address = self.text("assignee")
+        return address.lower() if address else None
 
     def author(self) -> str | None:
         authors = self.meta.get("authors")

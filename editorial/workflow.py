@@ -204,8 +204,16 @@ def _check_transition(piece: Piece, to_status: str, note: str | None) -> None:
         raise InvalidInput({"note": "say what should change; the writer reads this note"})
     if to_status == Status.SCHEDULED and piece.publish_at is None:
         raise InvalidInput({"publish_at": "give the date and time the piece goes public"})
-    if to_status == Status.PUBLISHED and piece.publish_at is None:
-        piece.publish_at = clock.now()
+    if to_status == Status.PUBLISHED:
+        _publish_now(piece)
+
+
+def _publish_now(piece: Piece) -> None:
+    """Publishing goes out now: a piece without a date, or scheduled for later, is dated now
+    (a published piece with a later date would stay hidden until then)."""
+    now = clock.now()
+    if piece.publish_at is None or clock.to_utc(piece.publish_at) > now:
+        piece.publish_at = now
 
 
 def _note_kind(status: str, to_status: str) -> str | None:

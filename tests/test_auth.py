@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
+from app.main import create_app
 from editorial import auth
 from editorial.auth import AuthError
 from editorial.cli import app as cli
@@ -101,6 +103,8 @@ def test_sign_in_refuses_wrong_passwords_and_unknown_addresses_alike(
         assert response.status_code == 401
         assert "do not match an account" in response.text
         assert "editorial_session" not in response.headers.get("set-cookie", "")
+    # the form came back empty: the address had to be typed again
+    assert 'autocomplete="username" value="nobody@example.com"' in unknown.text
 
 
 def test_sign_in_form_needs_its_csrf_token(client: TestClient, editor: User) -> None:
@@ -121,6 +125,24 @@ def test_failed_sign_ins_are_throttled_even_with_the_right_password(
     assert "Too many failed sign-ins" in blocked.text
 
 
+def test_sign_ins_through_a_trusted_proxy_are_throttled_per_person(
+    settings: Settings, engine: Engine, editor: User
+) -> None:
+    """The network counted was the proxy's own address: five wrong passwords from one person
+    behind it kept everyone else out for 15 minutes."""
+    proxied = settings.model_copy(update={"trusted_proxies": "10.0.0.5"})
+    with Session(engine) as session:
+        auth.create_user(session, "Bo Writer", "bo@example.com", "contributor", PASSWORD)
+        session.commit()
+    with TestClient(create_app(proxied), client=("10.0.0.5", 50000)) as client:
+        client.headers["X-Forwarded-For"] = "203.0.113.7"
+        for _ in range(auth.LOGIN_FAILURES):
+            assert sign_in(client, "someone@example.com", "guessing").status_code == 401
+        assert "Too many failed sign-ins" in sign_in(client, "bo@example.com").text
+        client.headers["X-Forwarded-For"] = "198.51.100.9"
+        assert sign_in(client, "bo@example.com").status_code == 303
+
+
 def test_next_only_leads_back_into_the_dashboard(client: TestClient, editor: User) -> None:
     assert sign_in(client, "ada@example.com", next_path="//evil.example/").headers["location"] == (
         "/editor/"
@@ -129,6 +151,24 @@ def test_next_only_leads_back_into_the_dashboard(client: TestClient, editor: Use
     assert sign_in(client, "ada@example.com", next_path="/editor/calendar").headers["location"] == (
         "/editor/calendar"
     )
+
+
+def test_cookies_are_secure_when_the_site_is_https_behind_a_proxy(
+    settings: Settings, engine: Engine, editor: User
+) -> None:
+    """A proxy that ends TLS passes plain HTTP on; the session cookie of an https site lacked
+    Secure, so a browser would also send it over plain HTTP."""
+    public = settings.model_copy(update={"base_url": "https://insights.corp.example/"})
+    with TestClient(create_app(public)) as client:
+        form = client.get("/editor/login")
+        assert "Secure" in form.headers["set-cookie"]
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        data = {"email": "ada@example.com", "password": PASSWORD, "csrf_token": token}
+        cookie = {"Cookie": f"editorial_login_csrf={token}"}  # not sent back over http
+        signed = client.post("/editor/login", data=data, headers=cookie, follow_redirects=False)
+    assert signed.status_code == 303
+    [session] = [c for c in signed.headers.get_list("set-cookie") if "editorial_session=" in c]
+    assert "Secure" in session and "HttpOnly" in session
 
 
 def test_sign_out_needs_csrf_and_ends_the_session_everywhere(
@@ -146,6 +186,39 @@ def test_sign_out_needs_csrf_and_ends_the_session_everywhere(
         assert session.exec(select(LoginSession)).all() == []
     client.cookies.set("editorial_session", stolen_cookie)
     assert client.get("/editor/", follow_redirects=False).status_code == 303
+
+
+def test_signing_in_again_ends_the_browsers_earlier_session(
+    client: TestClient, engine: Engine, editor: User
+) -> None:
+    """Signing in over a session (someone else at the same browser) left the earlier session
+    working for its whole lifetime, for whoever had kept a copy of its cookie."""
+    sign_in(client, "ada@example.com")
+    earlier = client.cookies.get("editorial_session")
+    assert sign_in(client, "ada@example.com").status_code == 303
+    with Session(engine) as session:
+        assert len(session.exec(select(LoginSession)).all()) == 1
+    client.cookies.clear()
+    client.cookies.set("editorial_session", earlier)
+    assert client.get("/editor/", follow_redirects=False).status_code == 303
+
+
+def test_signing_out_of_an_ended_session_goes_straight_to_the_sign_in_form(
+    client: TestClient, editor: User
+) -> None:
+    """Sign out, pressed once the session had ended elsewhere, asked for a sign-in first and
+    then led back into the dashboard."""
+    sign_in(client, "ada@example.com")
+    token = page_csrf(client)
+    other = TestClient(client.app, cookies=dict(client.cookies))
+    assert other.post("/editor/logout", data={"csrf_token": token}).status_code == 200
+    pressed = client.post(
+        "/editor/logout",
+        data={"csrf_token": token},
+        headers={"Referer": "http://testserver/editor/"},
+        follow_redirects=False,
+    )
+    assert pressed.status_code == 303 and pressed.headers["location"] == "/editor/login"
 
 
 def test_bearer_tokens_sign_in_api_callers(
@@ -166,6 +239,29 @@ def test_expired_sessions_stop_working(
     later = auth.clock.now() + auth.SESSION_LIFETIME
     monkeypatch.setattr(auth.clock, "now", lambda: later)
     assert client.get("/editor/", follow_redirects=False).status_code == 303
+
+
+def test_a_form_posted_after_the_session_ended_leads_back_to_its_page(
+    client: TestClient, editor: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signing in went on to the form's own address, which answers only POST: a 405."""
+    sign_in(client, "ada@example.com")
+    form = "http://testserver/editor/calendar?view=week&date=2026-06-01"
+    later = auth.clock.now() + auth.SESSION_LIFETIME
+    monkeypatch.setattr(auth.clock, "now", lambda: later)
+    posted = client.post(
+        "/editor/calendar/reschedule",
+        data={"slug": "x", "lane": "due", "version": "1", "date": "2026-06-02"},
+        headers={"Referer": form},
+        follow_redirects=False,
+    )
+    back = "/editor/calendar?view=week&date=2026-06-01"
+    assert posted.headers["location"] == f"/editor/login?next={quote(back)}"
+    again = sign_in(client, "ada@example.com", next_path=back)
+    assert again.headers["location"] == back and client.get(back).status_code == 200
+    client.cookies.clear()
+    asked = client.get("/editor/gaps?topic=cloud", follow_redirects=False)
+    assert asked.headers["location"] == f"/editor/login?next={quote('/editor/gaps?topic=cloud')}"
 
 
 def test_users_commands(settings: Settings) -> None:

@@ -275,6 +275,9 @@ def test_subscription_link_is_made_on_request_and_works(client, people) -> None:
         re.search(r'id="feed-link" type="text" readonly value="([^"]+)"', made.text).group(1)
     )
     assert "topic=cloud" in link and "token=ed_" in link
+    # the page said the link also worked as an API key, which the token never did
+    advice = re.search(r'<section class="subscribe".*?</section>', made.text, re.S).group(0)
+    assert "your calendar feed, and nothing else" in advice and "use the API" not in advice
     address = urlsplit(link)
     client.cookies.clear()
     answer = client.get(f"{address.path}?{address.query}&from=2026-06-01&to=2026-06-30")

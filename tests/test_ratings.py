@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from typer.testing import CliRunner
 
+from app.main import create_app
 from editorial import clock
 from editorial.cli import app as cli
 from editorial.ingest import ingest
@@ -146,6 +147,16 @@ def test_reader_cookie_is_signed_first_party_and_httponly(site: TestClient) -> N
 
 def test_cookie_is_secure_over_https(stocked: Engine, settings: Settings) -> None:
     with app_client(settings, base_url="https://testserver") as client:
+        cookie = client.post(URL, json={"stars": 3}).headers["set-cookie"]
+    assert "Secure" in cookie
+
+
+def test_cookie_is_secure_when_the_site_is_https_behind_a_proxy(
+    stocked: Engine, settings: Settings
+) -> None:
+    """A proxy that ends TLS passes plain HTTP on; the cookie of an https site lacked Secure."""
+    public = settings.model_copy(update={"base_url": "https://insights.corp.example/"})
+    with TestClient(create_app(public)) as client:
         cookie = client.post(URL, json={"stars": 3}).headers["set-cookie"]
     assert "Secure" in cookie
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from editorial import workflow
+from editorial import clock, workflow
 from editorial.auth import create_user
 from editorial.models import Piece, ReviewNote, Revision, Status, User
 from editorial.pieces import get_piece, terms_of
@@ -171,6 +171,23 @@ def test_scheduled_piece_becomes_public_when_its_time_passes(
     assert get_piece(session, piece.slug, at=before) is None
     assert get_piece(session, piece.slug, at=after) is not None
     assert piece.status == Status.SCHEDULED
+
+
+def test_publishing_a_piece_scheduled_for_later_publishes_it_now(
+    session, people, taxonomy, frozen_clock
+) -> None:
+    """The move to published kept the later date, so the piece read "published" and stayed
+    hidden until then."""
+    piece = plan(session, people, taxonomy)
+    editor = people["editor"]
+    for version, status in enumerate(["draft", "review", "approved"], start=1):
+        workflow.transition(session, editor, piece.slug, status, version, "api")
+    later = "2030-01-01T09:00"
+    workflow.transition(session, editor, piece.slug, "scheduled", 4, "api", publish_at=later)
+    workflow.transition(session, editor, piece.slug, "published", 5, "api")
+    session.commit()
+    assert get_piece(session, piece.slug, at=frozen_clock) is not None
+    assert clock.to_utc(piece.publish_at) == frozen_clock
 
 
 def test_scheduling_needs_a_publish_date(session, people, taxonomy) -> None:

@@ -4,10 +4,10 @@ Included by `app.routers.editor_workflow`, under the same `/editor` prefix."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.dashboard import render_dashboard
+from app.dashboard import embedded, piece_or_404, render_dashboard
 from app.deps import DashboardEditor, DashboardUser, SessionDep
 from editorial import drafts, workflow
 from editorial.snapshot import BRIEF
@@ -34,7 +34,10 @@ def assignments(request: Request, session: SessionDep, signed_in: DashboardUser)
 def review_queue(request: Request, session: SessionDep, signed_in: DashboardEditor) -> Response:
     """Pieces waiting for review."""
     pieces = drafts.review_queue(session, signed_in.user)
-    return render_dashboard(request, signed_in, "editor/review_queue.html", pieces=pieces)
+    submitted = drafts.submitted_at(session, pieces)
+    return render_dashboard(
+        request, signed_in, "editor/review_queue.html", pieces=pieces, submitted=submitted
+    )
 
 
 @router.get("/review/{slug}", response_class=HTMLResponse)
@@ -42,10 +45,7 @@ def review(
     slug: str, request: Request, session: SessionDep, signed_in: DashboardEditor
 ) -> Response:
     """A piece under review: preview, the changes since the last review, the thread, decisions."""
-    try:
-        piece = workflow.load(session, signed_in.user, slug)
-    except workflow.NotFound:
-        raise HTTPException(404, "Not Found") from None
+    piece = piece_or_404(session, signed_in, slug)
     since = drafts.last_reviewed(session, piece) or drafts.first_revision(session, piece)
     text = drafts.diff(session, signed_in.user, slug, since, piece.version)
     return render_dashboard(
@@ -53,6 +53,7 @@ def review(
         signed_in,
         "editor/review.html",
         piece=piece,
+        preview=embedded(piece.html),
         since=since,
         diff=text,
         notes=drafts.notes(session, signed_in.user, slug),

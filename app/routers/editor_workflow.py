@@ -1,4 +1,5 @@
-"""Dashboard pages of the workflow: plan, a piece's workspace, drafts, diffs, assignments, review.
+"""Dashboard pages of the workflow: plan, a piece's workspace, diffs, assignments, review (the
+draft editor and upload are in `app.routers.editor_drafts`).
 
 Forms post back here; a refusal re-renders the page with the message next to its field (422),
 the current version (409) or the theme's 404, never a bare error.
@@ -8,11 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from app.dashboard import render_dashboard
+from app.dashboard import piece_or_404, render_dashboard
 from app.deps import DashboardEditor, DashboardUser, SessionDep, SettingsDep
 from app.routers.editor_review import router as review_router
 from app.routers.pages import canonical_number
@@ -73,32 +74,55 @@ def _workspace(
         revisions=drafts.revisions(session, user, piece.slug),
         notes=drafts.notes(session, user, piece.slug),
         editor=workflow.is_editor(user),
+        writable=drafts.writable(user, piece),
         **context,
     )
 
 
 def _values(piece: Piece, terms: dict[str, list[str]]) -> dict[str, Any]:
     """The planning form's values for `piece`."""
-    moments = {
-        key: value.strftime("%Y-%m-%dT%H:%M") if (value := getattr(piece, key)) else ""
-        for key in ("due_at", "publish_at")
-    }
     brief = (piece.front_matter or {}).get(BRIEF, "")
     texts = {"title": piece.title, "summary": piece.summary, "assignee": piece.assignee or ""}
-    return texts | moments | {d: terms.get(d, []) for d in DIMENSIONS} | {"brief": brief}
+    terms = {d: terms.get(d, []) for d in DIMENSIONS}
+    return texts | _shown_moments(piece) | terms | {"brief": brief}
+
+
+def _shown_moments(piece: Piece) -> dict[str, str]:
+    """The piece's dates as the form's date-and-time fields show them: to the minute."""
+    return {
+        key: value.strftime("%Y-%m-%dT%H:%M") if (value := getattr(piece, key)) else ""
+        for key in workflow.MOMENTS
+    }
+
+
+def _edited(piece: Piece, changes: dict[str, Any]) -> dict[str, Any]:
+    """Planning changes without the dates left as the form showed them. The form shows minutes:
+    a moment stored with seconds (a commission is due "now") would move, and count as a change."""
+    shown = _shown_moments(piece)
+    return {k: v for k, v in changes.items() if k not in shown or v != shown[k]}
 
 
 def _refused(
-    request: Request, session: Session, signed_in: SignedIn, slug: str, error: Exception
+    request: Request,
+    session: Session,
+    signed_in: SignedIn,
+    slug: str,
+    error: Exception,
+    form: str = "errors",
+    **typed: Any,
 ) -> Response:
-    """The workspace again, with what was refused and why."""
+    """The workspace again, with what was refused and why. What the person `typed` stays in
+    its form when only a value was wrong (not when the piece changed meanwhile), and the field
+    messages go to the `form` that was sent: the move forms and the planning form both have a
+    publish date, and only the one sent may show its message."""
     session.rollback()
     if isinstance(error, workflow.NotFound):
         raise_not_found()
     piece = workflow.load(session, signed_in.user, slug)
     errors = error.errors if isinstance(error, workflow.InvalidInput) else {}
     code = 422 if errors else 403 if isinstance(error, workflow.Forbidden) else 409
-    return _workspace(request, session, signed_in, piece, code, message=str(error), errors=errors)
+    context = {form: errors} | (typed if errors else {})
+    return _workspace(request, session, signed_in, piece, code, message=str(error), **context)
 
 
 def raise_not_found() -> None:
@@ -106,7 +130,8 @@ def raise_not_found() -> None:
     raise HTTPException(404, "Not Found")
 
 
-def _back(slug: str, anchor: str = "") -> Response:
+def to_workspace(slug: str, anchor: str = "") -> Response:
+    """Back to the piece's workspace (at `anchor`), after a change."""
     return RedirectResponse(f"/editor/pieces/{slug}{anchor}", status_code=303)
 
 
@@ -144,7 +169,7 @@ def plan(
             errors=error.errors,
         )
     session.commit()
-    return _back(piece.slug)
+    return to_workspace(piece.slug)
 
 
 @router.get("/pieces/{slug}", response_class=HTMLResponse)
@@ -155,10 +180,7 @@ def workspace(
     signed_in: DashboardUser,
 ) -> Response:
     """A piece's workspace."""
-    try:
-        piece = workflow.load(session, signed_in.user, slug)
-    except workflow.NotFound:
-        raise_not_found()
+    piece = piece_or_404(session, signed_in, slug)
     return _workspace(request, session, signed_in, piece)
 
 
@@ -176,19 +198,20 @@ def update_planning(
     base = canonical_number(given) or 0
     changes = {d: [] for d in DIMENSIONS} | _planning(form)  # an unticked box is a removal
     try:
+        piece = workflow.load(session, signed_in.user, slug)
         workflow.update_piece(
             session,
             signed_in.user,
             slug,
-            changes,
+            _edited(piece, changes),
             base,
             "form",
             taxonomy=taxonomy_of(settings),
         )
     except workflow.WorkflowError as error:
-        return _refused(request, session, signed_in, slug, error)
+        return _refused(request, session, signed_in, slug, error, values=changes)
     session.commit()
-    return _back(slug)
+    return to_workspace(slug)
 
 
 @router.post("/pieces/{slug}/transition")
@@ -215,14 +238,15 @@ def move(
             publish_at=publish_at or None,
         )
     except workflow.WorkflowError as error:
-        return _refused(request, session, signed_in, slug, error)
+        kept = {"moved_to": to, "move_note": note}
+        return _refused(request, session, signed_in, slug, error, "move_errors", **kept)
     session.commit()
     after = (
         "/editor/review"
         if to in (Status.APPROVED, Status.DRAFT) and workflow.is_editor(signed_in.user)
         else None
     )
-    return RedirectResponse(after, status_code=303) if after else _back(slug)
+    return RedirectResponse(after, status_code=303) if after else to_workspace(slug)
 
 
 @router.post("/pieces/{slug}/notes")
@@ -233,146 +257,9 @@ def add_note(
     try:
         drafts.post_note(session, signed_in.user, slug, body)
     except workflow.WorkflowError as error:
-        return _refused(request, session, signed_in, slug, error)
+        return _refused(request, session, signed_in, slug, error, note_body=body)
     session.commit()
-    return _back(slug, "#notes")
-
-
-@router.get("/pieces/{slug}/draft", response_class=HTMLResponse)
-def draft_form(
-    slug: str, request: Request, session: SessionDep, signed_in: DashboardUser
-) -> Response:
-    """The draft editor: Markdown with a preview, or a file upload."""
-    try:
-        piece = workflow.load(session, signed_in.user, slug)
-    except workflow.NotFound:
-        raise_not_found()
-    return _draft_page(request, signed_in, piece, piece.title, piece.summary, piece.body)
-
-
-def _draft_page(
-    request: Request,
-    signed_in: SignedIn,
-    piece: Piece,
-    title: str,
-    summary: str,
-    body: str,
-    status_code: int = 200,
-    **context: Any,
-) -> Response:
-    return render_dashboard(
-        request,
-        signed_in,
-        "editor/draft.html",
-        status_code,
-        piece=piece,
-        values={"title": title, "summary": summary, "body": body},
-        base_version=context.pop("base_version", piece.version),
-        **context,
-    )
-
-
-@router.post("/pieces/{slug}/draft")
-def save_draft(
-    slug: str,
-    request: Request,
-    session: SessionDep,
-    signed_in: DashboardUser,
-    base_version: Annotated[int, Form()],
-    body: Annotated[str, Form(max_length=2_000_000)] = "",
-    title: Annotated[str | None, Form(max_length=300)] = None,
-    summary: Annotated[str | None, Form(max_length=2000)] = None,
-    action: Annotated[str, Form(max_length=20)] = "save",
-) -> Response:
-    """Preview, save, or save and submit the draft for review."""
-    try:
-        piece = workflow.load(session, signed_in.user, slug)
-    except workflow.NotFound:
-        raise_not_found()
-    kept = (piece.title if title is None else title, piece.summary if summary is None else summary)
-    if action == "preview":
-        html = drafts.preview(body)
-        return _draft_page(
-            request, signed_in, piece, *kept, body, preview=html, base_version=base_version
-        )
-    try:
-        draft = drafts.draft_from_form(title, summary, body)
-        drafts.submit_draft(
-            session,
-            signed_in.user,
-            slug,
-            draft,
-            base_version,
-            "form",
-            for_review=action == "submit",
-        )
-    except workflow.WorkflowError as error:
-        session.rollback()
-        return _draft_refused(request, session, signed_in, slug, error, (*kept, body), base_version)
-    session.commit()
-    return _back(slug)
-
-
-def _draft_refused(
-    request: Request,
-    session: Session,
-    signed_in: SignedIn,
-    slug: str,
-    error: Exception,
-    text: tuple[str, str, str],
-    base_version: int,
-) -> Response:
-    """The draft page again with the writer's text kept and the problem beside its field."""
-    piece = workflow.load(session, signed_in.user, slug)
-    errors = error.errors if isinstance(error, workflow.InvalidInput) else {}
-    code = 422 if errors else 409 if isinstance(error, workflow.Conflict) else 403
-    return _draft_page(
-        request,
-        signed_in,
-        piece,
-        *text,
-        code,
-        errors=errors,
-        message=str(error),
-        base_version=base_version,
-    )
-
-
-@router.post("/pieces/{slug}/upload")
-def upload_draft(
-    slug: str,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    signed_in: DashboardUser,
-    file: UploadFile,
-    base_version: Annotated[int, Form()],
-    action: Annotated[str, Form(max_length=20)] = "save",
-) -> Response:
-    """Submit a draft as a `.md` file with front matter, checked as ingest checks files."""
-    try:
-        piece = workflow.load(session, signed_in.user, slug)
-    except workflow.NotFound:
-        raise_not_found()
-    raw = file.file.read(settings.max_upload_bytes + 1)  # spooled already: no waiting here
-    try:
-        name = file.filename or "upload.md"
-        draft = drafts.draft_from_file(name, raw, taxonomy_of(settings), settings.max_upload_bytes)
-        drafts.submit_draft(
-            session,
-            signed_in.user,
-            slug,
-            draft,
-            base_version,
-            "upload",
-            for_review=action == "submit",
-        )
-    except workflow.WorkflowError as error:
-        session.rollback()
-        text = (piece.title, piece.summary, piece.body)
-        return _draft_refused(request, session, signed_in, slug, error, text, base_version)
-    session.commit()
-    return _back(slug)
+    return to_workspace(slug, "#notes")
 
 
 @router.get("/pieces/{slug}/diff", response_class=HTMLResponse)

@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from app.deps import PagesDep, SessionDep, SettingsDep
+from app.deps import PagesDep, SessionDep, SettingsDep, over_https
 from app.routers.pages import canonical_number
 from editorial.db import autocommit_session
 from editorial.feedback import (
@@ -106,7 +106,7 @@ def _remember(request: Request, response: Response, reader: Reader) -> Response:
             max_age=int(READER_COOKIE_AGE.total_seconds()),
             httponly=True,
             samesite="lax",
-            secure=request.url.scheme == "https",
+            secure=over_https(request),
             path="/",
         )
     return response
