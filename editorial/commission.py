@@ -179,7 +179,8 @@ def _store(
 
 def _brief(taxonomy: Taxonomy, cell: tuple[str, ...], core: Core | None) -> str:
     labels = [label(taxonomy, d, t) for d, t in zip(AXES, cell, strict=True)]
-    brief = f"A {labels[1]}-stage piece on {labels[2]} for {labels[0]}."
+    # Worded so that no article has to agree with a label ("A Awareness-stage piece").
+    brief = f"A piece for the {labels[1]} stage, on {labels[2]}, for {labels[0]}."
     if core is not None:
         brief += f" Personalise '{core.title}' (/pieces/{core.slug}/) for this audience."
     return brief

@@ -149,6 +149,9 @@ def test_commission_creates_exactly_one_planned_piece(editor: TestClient, engine
         revision = session.exec(select(Revision).where(Revision.piece_id == stored.id)).one()
     assert (revision.origin, revision.actor, revision.number) == ("api", "eve@example.com", 1)
     assert revision.front_matter["derived_from"] == "cloud-basics"
+    assert stored.front_matter["brief"].startswith(
+        "A piece for the Awareness stage, on Cloud, for Sales. Personalise '"
+    )
     after = editor.get("/api/gaps").json()
     filled = cell(after, "sales", "awareness", "cloud")
     assert (filled["planned"], filled["gap"], filled["state"]) == (1, 0, "only planned")
