@@ -202,10 +202,23 @@ def _check_transition(piece: Piece, to_status: str, note: str | None) -> None:
         raise InvalidInput({"note": problem})
     if piece.status == Status.REVIEW and to_status == Status.DRAFT and not (note or "").strip():
         raise InvalidInput({"note": "say what should change; the writer reads this note"})
-    if to_status == Status.SCHEDULED and piece.publish_at is None:
-        raise InvalidInput({"publish_at": "give the date and time the piece goes public"})
+    if to_status == Status.SCHEDULED:
+        _check_schedule(piece.publish_at)
     if to_status == Status.PUBLISHED:
         _publish_now(piece)
+
+
+def _check_schedule(moment: datetime | None) -> None:
+    """A piece is scheduled for a moment to come: one that has passed would publish it at once
+    while the workspace still read 'scheduled' (a late plan's date, kept by one click)."""
+    if moment is None:
+        raise InvalidInput({"publish_at": "give the date and time the piece goes public"})
+    moment = clock.to_utc(moment)
+    if moment <= clock.now():
+        when = moment.strftime("%Y-%m-%d %H:%M UTC")
+        raise InvalidInput(
+            {"publish_at": f"{when} has passed; choose a later moment, or publish the piece now"}
+        )
 
 
 def _publish_now(piece: Piece) -> None:
@@ -274,6 +287,10 @@ def update_piece(
     values = validate_planning(session, changes, taxonomy)
     if not _differs(session, piece, values):
         return piece  # nothing to change: no revision, and the version stays
+    if piece.status == Status.SCHEDULED and "publish_at" in values:
+        current = piece.publish_at and clock.to_utc(piece.publish_at)
+        if values["publish_at"] != current:  # a form sends the date it showed, moved or not
+            _check_schedule(values["publish_at"])
     apply_planning(session, piece, values)
     record(session, piece, user.email, origin, "planning: " + ", ".join(sorted(changes)))
     return piece

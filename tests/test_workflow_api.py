@@ -133,11 +133,12 @@ def test_the_whole_path_from_plan_to_public(
 
 
 @pytest.fixture
-def piece_at(client: TestClient, auth: dict, engine: Engine):
-    """A piece assigned to ada, put straight into a given status."""
+def piece_at(client: TestClient, auth: dict, engine: Engine, frozen_clock):
+    """A piece assigned to ada, put straight into a given status; dated a month after the
+    frozen clock's moment, so that it may be scheduled."""
 
     def make(status: str, title: str) -> dict[str, Any]:
-        piece = planned(client, auth, title=title, publish_at="2026-05-01T00:00")
+        piece = planned(client, auth, title=title, publish_at="2026-07-01T00:00")
         with Session(engine) as session:
             row = session.exec(select(Piece).where(Piece.slug == piece["slug"])).one()
             row.status = status

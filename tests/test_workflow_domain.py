@@ -156,7 +156,7 @@ def test_request_changes_needs_a_note_and_leaves_one(session, people, taxonomy) 
 
 
 def test_scheduled_piece_becomes_public_when_its_time_passes(
-    session, people, taxonomy, monkeypatch
+    session, people, taxonomy, frozen_clock
 ) -> None:
     piece = plan(session, people, taxonomy)
     editor = people["editor"]
@@ -188,6 +188,33 @@ def test_publishing_a_piece_scheduled_for_later_publishes_it_now(
     session.commit()
     assert get_piece(session, piece.slug, at=frozen_clock) is not None
     assert clock.to_utc(piece.publish_at) == frozen_clock
+
+
+def test_a_moment_that_has_passed_cannot_be_scheduled(
+    session, people, taxonomy, frozen_clock, monkeypatch
+) -> None:
+    """Scheduling a late plan kept its passed date and so published the piece at once, while
+    the workspace still read 'scheduled'."""
+    piece = plan(session, people, taxonomy)  # to go out 2026-06-20 09:00
+    editor = people["editor"]
+    for version, status in enumerate(["draft", "review", "approved"], start=1):
+        workflow.transition(session, editor, piece.slug, status, version, "api")
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 6, 21, tzinfo=UTC))
+    with pytest.raises(workflow.InvalidInput) as caught:
+        workflow.transition(session, editor, piece.slug, "scheduled", 4, "api")
+    passed = "2026-06-20 09:00 UTC has passed; choose a later moment, or publish the piece now"
+    assert caught.value.errors == {"publish_at": passed}
+    later = "2026-06-22T09:00"
+    workflow.transition(session, editor, piece.slug, "scheduled", 4, "api", publish_at=later)
+    with pytest.raises(workflow.InvalidInput) as caught:  # nor moved back into the past
+        workflow.update_piece(session, editor, piece.slug, {"publish_at": "2026-06-20"}, 5, "api")
+    assert caught.value.errors == {"publish_at": passed.replace("09:00", "00:00")}
+    # Once its moment has passed, the piece is out; other planning changes still go through,
+    # with the date the form showed.
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 6, 23, tzinfo=UTC))
+    changes = {"brief": "Where cloud money goes, and why.", "publish_at": later}
+    workflow.update_piece(session, editor, piece.slug, changes, 5, "api", taxonomy=taxonomy)
+    assert piece.version == 6
 
 
 def test_scheduling_needs_a_publish_date(session, people, taxonomy) -> None:
