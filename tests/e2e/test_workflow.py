@@ -108,16 +108,20 @@ def _expert_resubmits(expert: Page, accessible) -> None:
     expect(expert.locator("dl.facts")).to_contain_text("review")
 
 
-def _editor_approves_and_schedules(editor: Page, slug: str, moment: datetime) -> None:
+def _editor_approves_and_schedules(editor: Page, slug: str) -> datetime:
+    """Returns the moment the piece is scheduled for, taken just before the form is filled:
+    a moment that has passed by the time it is sent would be refused."""
     editor.goto(f"/editor/review/{slug}")
     changes = editor.get_by_label(re.compile(r"^Changes since revision"))
     expect(changes.locator("ins").filter(has_text="A worked example")).to_be_visible()
     editor.get_by_role("button", name="Approve", exact=True).click()
     expect(editor).to_have_url(re.compile(r"/editor/review$"))
     editor.goto(f"/editor/pieces/{slug}")
+    moment = _next_minute()
     editor.get_by_label("Publish at (UTC)").fill(moment.strftime("%Y-%m-%dT%H:%M"))
     editor.get_by_role("button", name="Move to scheduled").click()
     expect(editor.locator("dl.facts")).to_contain_text("scheduled")
+    return moment
 
 
 def _appears_when_its_time_comes(reader: Page, slug: str, moment: datetime) -> None:
@@ -149,6 +153,5 @@ def test_piece_goes_from_plan_to_public_site(
     _expert_submits_a_draft(expert, accessible)
     _editor_requests_changes(editor, screenshots, accessible)
     _expert_resubmits(expert, accessible)
-    moment = _next_minute()
-    _editor_approves_and_schedules(editor, slug, moment)
+    moment = _editor_approves_and_schedules(editor, slug)
     _appears_when_its_time_comes(reader, slug, moment)
