@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
@@ -20,6 +21,7 @@ from editorial.feedback import bayesian
 from editorial.models import DIMENSIONS, Comment, CommentStatus, Piece, PieceTerm, Rating
 from editorial.pieces import public_filter
 from editorial.settings import Settings
+from editorial.slugs import author_slug
 from editorial.taxonomy import Taxonomy
 
 GROUPINGS = (*DIMENSIONS, "author")
@@ -130,6 +132,26 @@ def _grouped(session: Session, at: datetime) -> dict[tuple[str, str], list]:
     return found
 
 
+def _by_author(
+    found: dict[tuple[str, str], list],
+) -> tuple[dict[tuple[str, str], list], dict[str, str]]:
+    """The groups with an author's spellings of one name ("Dana Reyes", "dana reyes") as one
+    author, as on the site: keyed by the slug of their page, and named as most of their pieces
+    name them (the first in order among equals)."""
+    merged: dict[tuple[str, str], list] = {}
+    spellings: dict[str, Counter[str]] = {}
+    for (dimension, term), counts in found.items():
+        if dimension == "author":
+            slug = author_slug(term)
+            spellings.setdefault(slug, Counter())[term] += counts[0]
+            dimension, term = "author", slug
+        merged[dimension, term] = [
+            a + b for a, b in zip(merged.get((dimension, term), [0] * 4), counts, strict=True)
+        ]
+    names = {slug: min(c, key=lambda name: (-c[name], name)) for slug, c in spellings.items()}
+    return merged, names
+
+
 def audit(
     session: Session,
     settings: Settings,
@@ -138,15 +160,18 @@ def audit(
 ) -> Audit:
     """Reader ratings and comments rolled up by every grouping, best and worst subject areas."""
     groups = []
-    for (dimension, term), (pieces, ratings, total, comments) in _grouped(
-        session, at or clock.now()
-    ).items():
+    found, names = _by_author(_grouped(session, at or clock.now()))
+    for (dimension, term), (pieces, ratings, total, comments) in found.items():
         declared = taxonomy.term(dimension, term) if taxonomy and dimension != "author" else None
         groups.append(
             Group(
                 dimension,
                 term,
-                declared.label if declared else term,
+                declared.label
+                if declared
+                else names.get(term, term)
+                if dimension == "author"
+                else term,
                 pieces,
                 ratings,
                 round(total / ratings, 3) if ratings else None,

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache, cached_property, lru_cache
+from functools import cache, cached_property
 
 from sqlalchemy import Select, func, text
 from sqlmodel import Session, col, select
@@ -20,7 +20,7 @@ from editorial import clock
 from editorial.clock import to_utc
 from editorial.models import ALIASED_SQL, DIMENSIONS, Piece, PieceTerm, Status
 from editorial.pieces import last_modified, newest_first, public_filter
-from editorial.slugs import MAX_SLUG, slugify
+from editorial.slugs import author_slug
 
 RELATED = 4  # related pieces shown on a piece page
 
@@ -57,21 +57,12 @@ class Entry:
 
     @property
     def author_slug(self) -> str | None:
-        return _author_slug(self.author) if self.author else None
+        return author_slug(self.author) if self.author else None
 
 
 # Bumped when the ranking rule changes, so that an export ranks again rather than adopt the
 # ranking its last manifest saved (2: counts past 15 shared terms no longer wrap).
 RANKING_VERSION = 2
-
-
-@lru_cache(maxsize=4096)
-def _author_slug(author: str) -> str:
-    """A few authors write thousands of pieces: each name is made a slug once. A name with no
-    Latin letters or digits (李雷) makes no slug, so it is named by a digest of itself; a very
-    long one is cut to a length every file system takes."""
-    slug = slugify(author)[:MAX_SLUG].strip("-")
-    return slug or "author-" + hashlib.blake2b(author.encode(), digest_size=4).hexdigest()
 
 
 class Catalog:

@@ -27,6 +27,7 @@ from editorial.ingest import ingest
 from editorial.models import DIMENSIONS, Comment, Piece, PieceTerm, Rating, Status
 from editorial.moderation import moderate
 from editorial.settings import Settings
+from editorial.slugs import slugify
 
 # slug, status, author, terms
 PIECES = [
@@ -39,7 +40,7 @@ PIECES = [
     (
         "b",
         Status.PUBLISHED,
-        "Dana Reyes",
+        "dana reyes",  # the same author, as her page has it: one group
         {"audience": ["cio", "finance"], "stage": ["consideration"], "topic": ["cloud", "data"]},
     ),
     (
@@ -92,7 +93,7 @@ def expected(ratings: list[tuple[str, int]], comments: list[tuple[str, str]], s:
         if status != Status.PUBLISHED:
             continue
         keys = [(d, t) for d in DIMENSIONS for t in terms.get(d, [])]
-        keys += [("author", author)] if author else []
+        keys += [("author", slugify(author))] if author else []
         stars = [n for piece, n in ratings if piece == slug]
         approved = [1 for piece, state in comments if piece == slug and state == "approved"]
         for key in keys:
@@ -150,6 +151,8 @@ def test_roll_ups_match_a_plain_python_recomputation(
         for g in report.groups
     }
     assert found == expected(ratings, comments, configured)
+    authors = {g.term: g.label for g in report.groups if g.dimension == "author"}
+    assert authors == {"dana-reyes": "Dana Reyes", "sam-ito": "Sam Ito"}
     assert ("tag", "free") not in found
     best, worst = rank(report.groups, configured.audit_min_ratings)
     assert (report.best, report.worst) == (best, worst)
@@ -193,7 +196,7 @@ def test_best_and_worst_need_enough_ratings(
         report = audit(session, settings)
     ranked = [(g.dimension, g.term) for g in report.best + report.worst]
     assert ("format", "blog-post") not in ranked  # four ratings: not enough to rank
-    assert ("author", "Sam Ito") not in ranked  # people are not subject areas
+    assert ("author", "sam-ito") not in ranked  # people are not subject areas
     # cio and cloud: a and b, 9 ratings, (5·3 + 40) / 14; consideration: b, (15 + 20) / 10.
     assert [(g.term, g.bayesian) for g in report.best] == [
         ("cio", round(55 / 14, 3)),
@@ -282,6 +285,7 @@ def test_audit_page(site: TestClient, engine: Engine, settings: Settings) -> Non
         page = editor.get("/editor/audit").text
     assert "<h1>Reader audit</h1>" in page
     assert '<h2 id="by-audience">By audience</h2>' in page
+    assert '<a href="/authors/dana-reyes/">Dana Reyes</a>' in page  # the author's page
     assert "Cloud basics for the CIO" in page  # low-rated
     assert "(few ratings)" in page
     assert 'href="/api/feedback/audit?format=csv"' in page
