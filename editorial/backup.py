@@ -31,7 +31,7 @@ from sqlalchemy import Connection, Date, DateTime, Engine, MetaData, Table, func
 from sqlalchemy import String as SAString
 from sqlmodel import SQLModel
 
-from editorial.db import HEAD, alembic_config, current_revision
+from editorial.db import HEAD, alembic_config, current_revision, known_revisions
 
 FORMAT = "editorial-dump"
 VERSION = 1
@@ -174,20 +174,12 @@ def _header(first: str) -> dict[str, Any]:
             f"this dump is format version {header.get('version')}; this Editorial reads "
             f"version {VERSION} only: restore it with the Editorial that wrote it"
         )
-    if header.get("revision") not in _revisions():
+    if header.get("revision") not in known_revisions():
         raise BackupError(
             f"this dump is at schema revision {header.get('revision')}, which this Editorial "
             "does not know: restore it with the same or a newer Editorial"
         )
     return header
-
-
-def _revisions() -> list[str]:
-    """Every schema revision this code knows, newest first."""
-    from alembic.script import ScriptDirectory
-
-    script = ScriptDirectory.from_config(alembic_config())
-    return [r.revision for r in script.walk_revisions()]
 
 
 def _prepare_schema(engine: Engine, revision: str) -> None:
@@ -205,7 +197,7 @@ def _prepare_schema(engine: Engine, revision: str) -> None:
     current = current_revision(engine)
     if current == revision:
         return
-    order = _revisions()
+    order = known_revisions()
     config = alembic_config(engine)
     if current is not None and order.index(revision) > order.index(current):
         command.downgrade(config, revision)

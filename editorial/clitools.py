@@ -70,13 +70,49 @@ def load_settings(content_dir: Path | None = None) -> Settings:
 
 @contextmanager
 def open_store(settings: Settings, migrate: bool = True) -> Iterator[Engine]:
-    """The store's engine, upgraded, and disposed of when the command is done with it."""
-    from editorial.db import make_engine, upgrade
+    """The store's engine, upgraded, and disposed of when the command is done with it. A store
+    that cannot be reached or used is named, with why, and the command exits 1."""
+    from editorial.db import StoreError
 
-    engine = make_engine(settings.database_url)
+    engine = _reach(settings.database_url, migrate)
     try:
-        if migrate:
-            upgrade(engine)
         yield engine
+    except StoreError as exc:  # `db upgrade` upgrades in the command
+        raise _cannot_use(settings.database_url, exc) from None
     finally:
         engine.dispose()
+
+
+def _reach(url: str, migrate: bool) -> Engine:
+    """An engine that has connected once, and upgraded the schema when `migrate`."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from editorial.db import StoreError, make_engine, upgrade
+
+    engine = None
+    try:
+        engine = make_engine(url)
+        with engine.connect():
+            pass
+        if migrate:
+            upgrade(engine)
+        return engine
+    except (SQLAlchemyError, ImportError, StoreError) as exc:
+        if engine is not None:
+            engine.dispose()
+        raise _cannot_use(url, exc) from None
+
+
+def _cannot_use(url: str, exc: Exception) -> SystemExit:
+    """Say which store could not be used and why (its password hidden); the exit to raise."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from editorial.db import StoreError
+
+    reason = str(exc.orig if isinstance(exc, DBAPIError) else exc).strip()
+    if not isinstance(exc, StoreError):
+        reason += "; check the address, and that its folder or database server is there"
+    where = make_url(url).render_as_string(hide_password=True)
+    fail(f"Cannot use the store at {where} (EDITORIAL_DATABASE_URL): {reason}")
+    return SystemExit(1)

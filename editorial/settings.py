@@ -80,6 +80,21 @@ class Settings(BaseSettings):
     low_rating_min_count: int = Field(3, ge=0)
     audit_min_ratings: int = Field(5, ge=0)
 
+    @field_validator("database_url")
+    @classmethod
+    def _store_address(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "not a database URL; give one such as sqlite:///./editorial.db or "
+                "postgresql+psycopg://user@host/editorial"
+            ) from None
+        return value
+
     @field_validator("base_url")
     @classmethod
     def _site_address(cls, value: str) -> str:

@@ -214,6 +214,7 @@ def test_a_feedback_address_that_cannot_work_is_refused(
         ("RATING_PRIOR_MEAN", "7", "Input should be less than or equal to 5"),
         ("COMMENT_MODERATION", "some", "Input should be 'all', 'first' or 'none'"),
         ("SITE_TITLE", "Insights\x1b", "the site title contains a control character (U+001B)"),
+        ("DATABASE_URL", "editorial.db", "not a database URL; give one such as sqlite:///"),
     ],
 )
 def test_a_setting_that_cannot_be_used_is_named(
@@ -224,6 +225,41 @@ def test_a_setting_that_cannot_be_used_is_named(
     assert result.exit_code == 2
     assert f"Setting EDITORIAL_{name}: {problem}" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("url", "shown", "problem"),
+    [
+        ("sqlite:///{tmp}/missing/x.db", "sqlite:///{tmp}/missing/x.db", "unable to open"),
+        ("nosuchdb://host/x", "nosuchdb://host/x", "Can't load plugin"),
+        ("postgresql+psycopg://ed:sekrit@127.0.0.1:1/x", "postgresql+psycopg://ed:***@", "failed"),
+    ],
+)
+def test_a_store_that_cannot_be_used_is_named(
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    shown: str,
+    problem: str,
+) -> None:
+    """A wrong EDITORIAL_DATABASE_URL is named (without its password), not a traceback."""
+    monkeypatch.setenv("EDITORIAL_DATABASE_URL", url.format(tmp=tmp_path))
+    for command in (["pieces"], ["db", "upgrade"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 1, result.output
+        assert f"Cannot use the store at {shown.format(tmp=tmp_path)}" in result.output
+        assert problem in result.output and "sekrit" not in result.output
+        assert "Traceback" not in result.output
+
+
+def test_a_store_from_a_newer_editorial_is_refused(settings: Settings, engine) -> None:
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0099'")
+    for command in (["pieces"], ["db", "upgrade"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 1, result.output
+        assert "schema revision 0099, which this Editorial does not know" in result.output
 
 
 @pytest.mark.parametrize(
