@@ -175,6 +175,7 @@ def serve(
     from editorial.pieces import count_pieces
 
     settings = load_settings()
+    _check_taxonomy(settings)
     if "base_url" not in settings.model_fields_set:
         settings = settings.model_copy(update={"base_url": f"http://{host}:{port}/"})
     with open_store(settings) as engine:
@@ -189,6 +190,21 @@ def serve(
         proxy_headers=False,
         log_config=log_config(),  # tokens in query strings are redacted from the access log
     )
+
+
+def _check_taxonomy(settings: Settings) -> None:
+    """Every page needs the site's taxonomy: without it a server would answer 500 to every
+    page, so `serve` exits 1 and says what to do instead."""
+    from editorial.taxonomy import TaxonomyError, current_taxonomy
+
+    try:
+        current_taxonomy(settings.content_dir / "taxonomy.yaml")
+    except TaxonomyError as exc:
+        fail(
+            f"Cannot serve: {exc}. Set EDITORIAL_CONTENT_DIR to the site's content folder "
+            "(or make one with 'editorial init DIR')."
+        )
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -305,3 +305,28 @@ def test_export_into_an_unwritable_place_fails_clearly(settings: Settings, tmp_p
     result = runner.invoke(app, ["export", str(blocker / "out")])
     assert result.exit_code == 1
     assert "Export failed:" in result.output
+
+
+@pytest.mark.parametrize("taxonomy", [None, "audience: [\n"])
+def test_serve_without_a_usable_taxonomy_does_not_start(
+    settings: Settings, content_dir: Path, monkeypatch: pytest.MonkeyPatch, taxonomy: str | None
+) -> None:
+    """Every page reads the taxonomy: a server without one would answer 500 to every page."""
+    import uvicorn
+
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append(app))
+    declared = (content_dir / "taxonomy.yaml").read_text(encoding="utf-8")
+    if taxonomy is None:
+        monkeypatch.setenv("EDITORIAL_CONTENT_DIR", str(content_dir / "missing"))
+    else:
+        (content_dir / "taxonomy.yaml").write_text(taxonomy, encoding="utf-8")
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 1, result.output
+    assert "Cannot serve: " in result.output and "taxonomy" in result.output
+    assert "EDITORIAL_CONTENT_DIR" in result.output
+    assert started == []
+    monkeypatch.setenv("EDITORIAL_CONTENT_DIR", str(content_dir))
+    (content_dir / "taxonomy.yaml").write_text(declared, encoding="utf-8")
+    assert runner.invoke(app, ["serve"]).exit_code == 0
+    assert len(started) == 1
