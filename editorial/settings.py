@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Literal
@@ -113,6 +114,20 @@ class Settings(BaseSettings):
         """Empty (the site itself), or an address pages can post their forms to."""
         if value.strip():
             check_base_url(value.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        """Addresses or networks, comma-separated: one that is neither would fail every request
+        forwarded through the proxy, so it is refused here, where it is set."""
+        for part in filter(None, (p.strip() for p in value.replace(";", ",").split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"'{part}' is not an IP address or network, such as 10.0.0.5 or 10.0.0.0/24"
+                ) from None
         return value
 
     @field_validator("theme")
