@@ -45,6 +45,11 @@ def check_base_url(value: str) -> str:
     return value
 
 
+def _listed(value: str) -> list[str]:
+    """The entries of a list setting, separated by commas (or semicolons)."""
+    return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+
+
 class Settings(BaseSettings):
     """Everything a deployment can change; the defaults serve the sample site from a clone."""
 
@@ -121,13 +126,27 @@ class Settings(BaseSettings):
     def _proxy_networks(cls, value: str) -> str:
         """Addresses or networks, comma-separated: one that is neither would fail every request
         forwarded through the proxy, so it is refused here, where it is set."""
-        for part in filter(None, (p.strip() for p in value.replace(";", ",").split(","))):
+        for part in _listed(value):
             try:
                 ipaddress.ip_network(part, strict=False)
             except ValueError:
                 raise ValueError(
                     f"'{part}' is not an IP address or network, such as 10.0.0.5 or 10.0.0.0/24"
                 ) from None
+        return value
+
+    @field_validator("feedback_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        """Origins, comma-separated: one without its scheme would be left out of the allow-list
+        without a word, and every post from that site refused."""
+        for part in _listed(value):
+            parts = urlsplit(part)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(
+                    f"'{part}' is not an origin; write it with its scheme, such as "
+                    "https://insights.corp.example"
+                )
         return value
 
     @field_validator("theme")
