@@ -46,6 +46,7 @@ def calendar_command(
     from sqlmodel import Session
 
     from editorial.calendar import EVERYONE, CalendarError, Site, calendar, make_query, parse_day
+    from editorial.taxonomy import TaxonomyError
 
     settings = load_settings()
     filters = {"audience": audience, "stage": stage, "topic": topic, "format": format_term}
@@ -54,7 +55,7 @@ def calendar_command(
         first = parse_day(start, "--from") if start else None
         last = parse_day(end, "--to") if end else None
         query = make_query(site, first, last, status=status, assignee=assignee, **filters)
-    except CalendarError as error:
+    except (CalendarError, TaxonomyError) as error:
         fail(f"{error}")
         raise typer.Exit(1) from None
     with open_store(settings) as engine, Session(engine) as session:
