@@ -21,6 +21,7 @@ import gzip
 import io
 import json
 import os
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -138,12 +139,21 @@ def dump_file(path: Path) -> Iterator[IO[str]]:
 
 
 def read_lines(path: Path) -> Iterator[str]:
-    """The lines of a dump file, unpacked when it is gzip."""
+    """The lines of a dump file, unpacked when it is gzip; a file that cannot be unpacked or
+    is not UTF-8 text is a BackupError."""
     with open(path, "rb") as raw:
         gzipped = raw.read(2) == b"\x1f\x8b"
     opener = gzip.open if gzipped else open
-    with opener(path, "rt", encoding="utf-8", newline="\n") as lines:  # type: ignore[operator]
-        yield from lines
+    try:
+        with opener(path, "rt", encoding="utf-8", newline="\n") as lines:  # type: ignore[operator]
+            yield from lines
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise BackupError(
+            f"the gzip file is cut short or damaged ({exc}); nothing restored: "
+            "restore a complete copy of the dump"
+        ) from None
+    except UnicodeDecodeError:
+        raise BackupError("this is not an Editorial dump: it is not UTF-8 text") from None
 
 
 def restore(engine: Engine, lines: Iterable[str]) -> dict[str, int]:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, func, inspect
 from sqlmodel import Session, SQLModel, select
 from storekit import PG_URL, extra_store, fill
 from typer.testing import CliRunner
@@ -112,6 +112,34 @@ def test_a_cut_short_dump_restores_nothing(filled: Engine, tmp_path: Path) -> No
             restore(target, read_lines(tmp_path / "cut.jsonl"))
         with Session(target) as session:
             assert session.exec(select(func.count()).select_from(Piece)).one() == 0
+        target.dispose()
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda packed: packed[: len(packed) // 2], "the gzip file is cut short or damaged"),
+        (lambda packed: packed[:10] + b"not deflate", "the gzip file is cut short or damaged"),
+        (lambda packed: b"\xff\xfe" + packed[2:], "it is not UTF-8 text"),
+    ],
+    ids=["cut", "damaged", "not-text"],
+)
+def test_a_damaged_file_is_refused_by_the_command(
+    filled: Engine, settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage, message
+) -> None:
+    """Not click's bare "Aborted!" (for an EOFError) or a UnicodeDecodeError traceback."""
+    packed = dump_to(filled, tmp_path / "store.jsonl.gz")
+    (tmp_path / "bad.jsonl.gz").write_bytes(damage(packed))
+    with extra_store(filled.dialect.name, tmp_path) as url:
+        monkeypatch.setenv("EDITORIAL_DATABASE_URL", url)
+        result = runner.invoke(app, ["restore", str(tmp_path / "bad.jsonl.gz")])
+        assert result.exit_code == 1, result.output
+        assert f"Restore failed: {tmp_path / 'bad.jsonl.gz'}: " in result.output
+        assert message in result.output
+        target = make_engine(url)
+        if inspect(target).has_table("piece"):
+            with Session(target) as session:
+                assert session.exec(select(func.count()).select_from(Piece)).one() == 0
         target.dispose()
 
 
