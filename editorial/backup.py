@@ -121,6 +121,10 @@ def dump(engine: Engine, out: IO[str]) -> dict[str, int]:
 @contextmanager
 def dump_file(path: Path) -> Iterator[IO[str]]:
     """A text stream that becomes `path` only once complete (gzip when it ends in `.gz`)."""
+    if path.is_dir():
+        raise BackupError(
+            f"{path} is a folder: give the dump a file name, such as {path / 'store.jsonl.gz'}"
+        )
     temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with open(temporary, "wb") as raw:

@@ -22,8 +22,8 @@ def dump_command(
     except BackupError as error:
         fail(f"Dump failed: {error}")
         raise typer.Exit(1) from None
-    except OSError as error:
-        fail(f"Dump failed: {error.filename or file}: {error.strerror}")
+    except OSError as error:  # the file's, or its temporary neighbour's: name the file
+        fail(f"Dump failed: {file}: {error.strerror or error}")
         raise typer.Exit(1) from None
     typer.echo(f"Dumped {sum(counts.values())} rows from {len(counts)} tables to {file}.")
 

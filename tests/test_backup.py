@@ -198,3 +198,19 @@ def test_dump_and_restore_commands(
     missing = runner.invoke(app, ["restore", str(tmp_path / "nope.jsonl")])
     assert missing.exit_code == 1
     assert "No such file" in missing.output
+
+
+def test_a_dump_that_cannot_be_written_names_the_file(
+    filled: Engine, settings, tmp_path: Path
+) -> None:
+    """Not the hidden temporary file beside it, which the person never named."""
+    missing = tmp_path / "missing" / "store.jsonl"
+    result = runner.invoke(app, ["dump", str(missing)])
+    assert result.exit_code == 1
+    assert f"Dump failed: {missing}: No such file or directory" in result.output
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    result = runner.invoke(app, ["dump", str(folder)])
+    assert result.exit_code == 1
+    assert f"Dump failed: {folder} is a folder: give the dump a file name" in result.output
+    assert list(tmp_path.glob(".*")) == [] and list(folder.iterdir()) == []
