@@ -324,7 +324,7 @@ def list_pieces_command(
     ] = None,
     status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
     search: Annotated[str | None, typer.Option(help="Text in title or summary.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    limit: Annotated[int, typer.Option(min=0, help="At most this many rows.")] = 50,
     output: Annotated[
         OutputFormat, typer.Option("--format", help="table or json.")
     ] = OutputFormat.table,

@@ -25,7 +25,7 @@ def gaps_command(
         str | None,
         typer.Option("--as-of", help="Coverage as it was then: YYYY-MM-DD (end of day, UTC)."),
     ] = None,
-    limit: Annotated[int, typer.Option(help="How many recommendations to make.")] = 10,
+    limit: Annotated[int, typer.Option(min=0, help="How many recommendations to make.")] = 10,
 ) -> None:
     """Coverage of every audience x stage x topic cell, its gaps, and what to commission next."""
     from sqlmodel import Session

@@ -290,6 +290,14 @@ def test_a_negative_number_of_processes_is_refused(command: list[str], settings:
     assert "--workers" in result.output
 
 
+@pytest.mark.parametrize("command", [["gaps"], ["pieces"]])
+def test_a_negative_limit_is_refused(command: list[str], settings: Settings) -> None:
+    """Python's slice took -1 as "all but the last"; PostgreSQL refuses a negative LIMIT."""
+    result = runner.invoke(app, [*command, "--limit", "-1"])
+    assert result.exit_code == 2, result.output
+    assert "--limit" in result.output
+
+
 def test_export_into_a_file_is_refused(settings: Settings, tmp_path: Path) -> None:
     assert runner.invoke(app, ["ingest", "--quiet"]).exit_code == 0
     file = tmp_path / "site"
