@@ -193,3 +193,13 @@ def test_users_commands(settings: Settings) -> None:
     assert runner.invoke(cli, ["users", "token", "no@example.com"]).exit_code == 1
     listed = runner.invoke(cli, ["users", "list"])
     assert "kofi@example.com\tcontributor\tKofi Mensah" in listed.output
+
+
+@pytest.mark.parametrize("given", ["", "\n"])
+def test_users_add_refuses_an_empty_password_on_stdin(settings: Settings, given: str) -> None:
+    """A script that pipes nothing in must not make an account nobody can sign in to."""
+    command = ["users", "add", "Kofi", "kofi@example.com", "--password-stdin"]
+    added = runner.invoke(cli, command, input=given)
+    assert added.exit_code == 1, added.output
+    assert "No password on standard input" in added.output
+    assert runner.invoke(cli, ["users", "list"]).output == ""
