@@ -66,10 +66,17 @@ def init(
     directory: Annotated[Path, typer.Argument(help="Folder for the new site's content.")],
 ) -> None:
     """Create a new content folder: a taxonomy and two example pieces."""
+    if directory.is_file():
+        fail(f"{directory} is a file; choose a new folder.")
+        raise typer.Exit(1)
     if directory.exists() and any(directory.iterdir()):
         fail(f"{directory} is not empty; choose a new folder.")
         raise typer.Exit(1)
-    shutil.copytree(SKELETON, directory, dirs_exist_ok=True)
+    try:
+        shutil.copytree(SKELETON, directory, dirs_exist_ok=True)
+    except OSError as exc:
+        fail(f"Cannot create {directory}: {exc.strerror or exc}; choose a folder you can write.")
+        raise typer.Exit(1) from None
     console.print(f"Created {directory}. Next: EDITORIAL_CONTENT_DIR={directory} editorial serve")
 
 

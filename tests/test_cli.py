@@ -86,6 +86,18 @@ def test_init_creates_a_site_that_ingests_cleanly(settings: Settings, tmp_path: 
     assert "is not empty" in again.output
 
 
+def test_init_names_a_place_it_cannot_use(settings: Settings, tmp_path: Path) -> None:
+    file = tmp_path / "notes.txt"
+    file.write_text("keep me")
+    into_file = runner.invoke(app, ["init", str(file)])
+    assert into_file.exit_code == 1
+    assert f"{file} is a file; choose a new folder." in into_file.output
+    below_file = runner.invoke(app, ["init", str(file / "site")])
+    assert below_file.exit_code == 1
+    assert f"Cannot create {file / 'site'}: Not a directory" in below_file.output
+    assert file.read_text() == "keep me"
+
+
 def test_pieces_lists_every_status_with_filters(settings: Settings) -> None:
     assert runner.invoke(app, ["ingest", "--quiet"]).exit_code == 0
     result = runner.invoke(app, ["pieces", "--format", "json"])
