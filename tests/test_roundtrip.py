@@ -149,6 +149,24 @@ def test_export_markdown_command_keeps_the_site_export(
     assert wrong.exit_code == 2
 
 
+def test_export_markdown_refuses_a_folder_that_ingest_would_read(
+    settings, engine: Engine, content_dir: Path
+) -> None:
+    """Its files would come back as a second copy of every piece, each one an error."""
+    ingest(engine, content_dir)
+    runner = CliRunner()
+    inside = content_dir / "backup"
+    refused = runner.invoke(app, ["export", "markdown", str(inside)])
+    assert refused.exit_code == 1
+    assert f"{inside} is inside the content folder" in refused.output
+    assert not inside.exists()
+    assert ingest(engine, content_dir).errors == []
+    skipped = content_dir / "_backup"
+    assert runner.invoke(app, ["export", "markdown", str(skipped)]).exit_code == 0
+    assert (skipped / "posts" / "cloud-basics.md").is_file()
+    assert ingest(engine, content_dir).errors == []
+
+
 def test_a_file_and_service_change_conflict_keeps_both(engine: Engine, content_dir: Path) -> None:
     ingest(engine, content_dir)
     with Session(engine) as session:
