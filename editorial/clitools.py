@@ -58,6 +58,10 @@ def load_settings(content_dir: Path | None = None) -> Settings:
 
     try:
         settings = Settings()
+    except UnicodeDecodeError as exc:  # from the .env file; the environment is text already
+        where = Path(str(Settings.model_config.get("env_file"))).resolve()
+        fail(f"Settings file {where}: not UTF-8 text (byte {exc.start}); save it as UTF-8.")
+        raise SystemExit(2) from None
     except ValidationError as exc:
         for error in exc.errors():
             name = "EDITORIAL_" + "_".join(str(part) for part in error["loc"]).upper()

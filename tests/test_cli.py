@@ -241,6 +241,17 @@ def test_a_setting_that_cannot_be_used_is_named(
     assert "Traceback" not in result.output
 
 
+def test_a_settings_file_that_is_not_utf8_is_named(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A .env saved in Latin-1 by an editor, say."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_bytes(b"EDITORIAL_SITE_TITLE=Caf\xe9 Insights\n")
+    result = runner.invoke(app, ["pieces"])
+    assert result.exit_code == 2, result.output
+    assert f"Settings file {tmp_path / '.env'}: not UTF-8 text (byte 24)" in result.output
+
+
 @pytest.mark.parametrize(
     ("url", "shown", "problem"),
     [
