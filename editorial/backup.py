@@ -30,6 +30,7 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, Date, DateTime, Engine, MetaData, Table, func, insert, select
 from sqlalchemy import String as SAString
+from sqlalchemy.exc import StatementError
 from sqlmodel import SQLModel
 
 from editorial.db import HEAD, alembic_config, current_revision, known_revisions
@@ -244,7 +245,7 @@ def _load(connection: Connection, tables: dict[str, Table], lines: Iterator[str]
     for number, line in enumerate(lines, start=2):
         record = _record(line, number)
         if "end" in record:
-            _flush(connection, table, batch)
+            _flush(connection, table, batch, number - 1)
             trailer = record["end"]
             read = (
                 {name: counts.get(name, 0) for name in trailer} if isinstance(trailer, dict) else {}
@@ -254,18 +255,16 @@ def _load(connection: Connection, tables: dict[str, Table], lines: Iterator[str]
             return counts
         name = record.get("table")
         if table is None or name != table.name:
-            _flush(connection, table, batch)
+            _flush(connection, table, batch, number - 1)
             table = _table(tables, name, number)
             decoders = _decoders(table)
         row = record.get("row")
         if not isinstance(row, dict) or not set(row) <= set(table.columns.keys()):
             raise BackupError(f"line {number}: the row does not fit table '{name}'")
-        batch.append(
-            {k: decoders[k](v) if v is not None and k in decoders else v for k, v in row.items()}
-        )
+        batch.append(_decoded(row, decoders, number))
         counts[name] = counts.get(name, 0) + 1
         if len(batch) >= BATCH:
-            _flush(connection, table, batch)
+            _flush(connection, table, batch, number)
     raise BackupError("the dump ends without its trailer line: it was cut short; nothing restored")
 
 
@@ -285,9 +284,35 @@ def _table(tables: dict[str, Table], name: Any, number: int) -> Table:
     return tables[name]
 
 
-def _flush(connection: Connection, table: Table | None, batch: list[dict[str, Any]]) -> None:
+def _decoded(row: dict[str, Any], decoders: dict[str, Any], number: int) -> dict[str, Any]:
+    """The row with its dates and datetimes read from ISO 8601."""
+    decoded = dict(row)
+    for name, decode in decoders.items():
+        if decoded.get(name) is not None:
+            try:
+                decoded[name] = decode(decoded[name])
+            except (TypeError, ValueError):
+                raise BackupError(
+                    f"line {number}: column '{name}' holds {decoded[name]!r}, not an ISO 8601 "
+                    "date or time; nothing restored"
+                ) from None
+    return decoded
+
+
+def _flush(
+    connection: Connection, table: Table | None, batch: list[dict[str, Any]], last: int
+) -> None:
+    """Insert the batch, the rows of the lines up to `last`; a row the store refuses (a key
+    twice, a value of the wrong type) is a BackupError naming those lines."""
     if table is not None and batch:
-        connection.execute(insert(table), batch)
+        try:
+            connection.execute(insert(table), batch)
+        except StatementError as exc:
+            reason = str(exc.orig).strip().splitlines()[0]
+            raise BackupError(
+                f"lines {last - len(batch) + 1}-{last}: table '{table.name}' refused one of "
+                f"these rows ({reason}); nothing restored"
+            ) from None
     batch.clear()
 
 

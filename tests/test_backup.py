@@ -143,6 +143,42 @@ def test_a_damaged_file_is_refused_by_the_command(
         target.dispose()
 
 
+def twice(lines: list[str]) -> list[str]:
+    """The first piece row given twice (and counted twice, so the trailer agrees)."""
+    trailer = json.loads(lines[-1])
+    trailer["end"]["piece"] += 1
+    return [lines[0], lines[1], *lines[1:-1], json.dumps(trailer) + "\n"]
+
+
+def undated(lines: list[str]) -> list[str]:
+    row = json.loads(lines[1])
+    row["row"]["created_at"] = "yesterday"
+    return [lines[0], json.dumps(row) + "\n", *lines[2:]]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (twice, r"lines 2-\d+: table 'piece' refused one of these rows \(.*\); nothing restored"),
+        (undated, "line 2: column 'created_at' holds 'yesterday', not an ISO 8601 date or time"),
+    ],
+    ids=["key-twice", "bad-date"],
+)
+def test_a_row_the_store_refuses_names_its_lines(
+    filled: Engine, tmp_path: Path, edit, message: str
+) -> None:
+    """A dump edited by hand, or damaged inside: not a traceback with every row of the batch."""
+    lines = dump_to(filled, tmp_path / "a.jsonl").decode().splitlines(keepends=True)
+    assert json.loads(lines[1])["table"] == "piece"
+    with extra_store(filled.dialect.name, tmp_path) as url:
+        target = make_engine(url)
+        with pytest.raises(BackupError, match=message):
+            restore(target, edit(lines))
+        with Session(target) as session:
+            assert session.exec(select(func.count()).select_from(Piece)).one() == 0
+        target.dispose()
+
+
 @pytest.mark.parametrize(
     ("first_line", "message"),
     [
