@@ -363,3 +363,18 @@ def test_serve_without_a_usable_taxonomy_does_not_start(
     (content_dir / "taxonomy.yaml").write_text(declared, encoding="utf-8")
     assert runner.invoke(app, ["serve"]).exit_code == 0
     assert len(started) == 1
+
+
+@pytest.mark.parametrize("port", ["0", "70000", "-1"])
+def test_serve_refuses_a_port_outside_1_to_65535(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, port: str
+) -> None:
+    """70000 was taken modulo 65536: the server listened on 4464 and its links said 70000."""
+    import uvicorn
+
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append(options))
+    result = runner.invoke(app, ["serve", "--port", port])
+    assert result.exit_code == 2, result.output
+    assert "--port" in result.output
+    assert started == []
