@@ -183,13 +183,14 @@ def serve(
 
     settings = load_settings()
     _check_taxonomy(settings)
+    address = _served_at(host, port)
     if "base_url" not in settings.model_fields_set:
-        settings = settings.model_copy(update={"base_url": f"http://{host}:{port}/"})
+        settings = settings.model_copy(update={"base_url": address})
     with open_store(settings) as engine:
         if count_pieces(engine) == 0 and settings.content_dir.is_dir():
             report = run_ingest(engine, settings.content_dir, workers=settings.ingest_workers)
             _print_report(report)
-    console.print(f"Serving {settings.content_dir} at http://{host}:{port}/")
+    console.print(f"Serving {settings.content_dir} at {address}", markup=False)
     uvicorn.run(
         create_app(settings),
         host=host,
@@ -197,6 +198,11 @@ def serve(
         proxy_headers=False,
         log_config=log_config(),  # tokens in query strings are redacted from the access log
     )
+
+
+def _served_at(host: str, port: int) -> str:
+    """The server's own address; an IPv6 host goes in brackets, as in every URL."""
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
 def _check_taxonomy(settings: Settings) -> None:

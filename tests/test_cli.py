@@ -378,3 +378,25 @@ def test_serve_refuses_a_port_outside_1_to_65535(
     assert result.exit_code == 2, result.output
     assert "--port" in result.output
     assert started == []
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [("::1", "http://[::1]:8123/"), ("127.0.0.1", "http://127.0.0.1:8123/")],
+)
+def test_serve_links_to_its_own_address(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, host: str, address: str
+) -> None:
+    """Without EDITORIAL_BASE_URL, canonical links and feeds use the host and port served;
+    an IPv6 host without brackets ('http://::1:8123/') made every one of them broken."""
+    import uvicorn
+
+    from app import main
+
+    served: list[Settings] = []
+    monkeypatch.setattr(main, "create_app", lambda configured: served.append(configured))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)
+    result = runner.invoke(app, ["serve", "--host", host, "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert served[0].base_url == address
+    assert f"at {address}" in result.output
