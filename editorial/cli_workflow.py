@@ -32,6 +32,12 @@ def export_markdown_command(directory: Path, as_json: bool = False) -> None:
         typer.echo(json.dumps(report.as_json(), indent=2))
     else:
         typer.echo(f"written {report.written} Markdown files in {directory}")
+    for rel in report.stale:
+        fail(
+            f"{directory / rel}: not written by this export, and ingesting {directory} would "
+            "read it too; remove it, or export into an empty folder."
+        )
+    raise typer.Exit(1 if report.stale else 0)
 
 
 def _read_by_ingest(directory: Path, content_dir: Path) -> bool:
