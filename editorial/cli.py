@@ -327,6 +327,15 @@ def _print_export(report, out: Path) -> None:
         typer.echo(f"broken link: {broken['page']} -> {broken['link']}", err=True)
 
 
+def _known_status(value: str | None) -> str | None:
+    """A status filter names a status, as in /api/pieces: a typo would list nothing."""
+    from editorial.models import Status
+
+    if value is not None and value not in set(Status):
+        raise typer.BadParameter(f"'{value}' is not one of {', '.join(Status)}")
+    return value
+
+
 @app.command("pieces")
 def list_pieces_command(
     audience: Annotated[str | None, typer.Option(help="Only this audience term.")] = None,
@@ -335,7 +344,9 @@ def list_pieces_command(
     format_term: Annotated[
         str | None, typer.Option("--format-term", help="Only this format term.")
     ] = None,
-    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="Only this status.", callback=_known_status)
+    ] = None,
     search: Annotated[str | None, typer.Option(help="Text in title or summary.")] = None,
     limit: Annotated[int, typer.Option(min=0, help="At most this many rows.")] = 50,
     output: Annotated[

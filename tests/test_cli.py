@@ -111,6 +111,13 @@ def test_pieces_lists_every_status_with_filters(settings: Settings) -> None:
     assert "analytics-plan" not in table.output
 
 
+def test_pieces_refuses_a_status_that_does_not_exist(settings: Settings) -> None:
+    """As /api/pieces does (422); it listed "0 of 0", as if no piece had that status."""
+    result = runner.invoke(app, ["pieces", "--status", "publised"])
+    assert result.exit_code == 2
+    assert "--status" in result.output and "'publised' is not one of" in result.output
+
+
 def test_db_upgrade_reports_the_revision(settings: Settings) -> None:
     first = runner.invoke(app, ["db", "upgrade"])
     assert first.exit_code == 0
