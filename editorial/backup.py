@@ -119,13 +119,27 @@ def dump(engine: Engine, out: IO[str]) -> dict[str, int]:
     return counts
 
 
-@contextmanager
-def dump_file(path: Path) -> Iterator[IO[str]]:
-    """A text stream that becomes `path` only once complete (gzip when it ends in `.gz`)."""
+def check_dump_path(path: Path, engine: Engine) -> None:
+    """Refuse a place the dump cannot or must not go: a folder, or the SQLite store's own
+    files, which the finished dump would replace."""
     if path.is_dir():
         raise BackupError(
             f"{path} is a folder: give the dump a file name, such as {path / 'store.jsonl.gz'}"
         )
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if database and database != ":memory:":
+        store = Path(database).resolve()
+        own = {store.with_name(store.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")}
+        if path.resolve() in own:
+            raise BackupError(
+                f"{path} is a file of the store itself, which the dump would replace: give the "
+                "dump another name, such as store.jsonl.gz"
+            )
+
+
+@contextmanager
+def dump_file(path: Path) -> Iterator[IO[str]]:
+    """A text stream that becomes `path` only once complete (gzip when it ends in `.gz`)."""
     temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with open(temporary, "wb") as raw:

@@ -14,11 +14,13 @@ def dump_command(
     file: Annotated[Path, typer.Argument(help="Where to write the dump (gzip when it ends .gz).")],
 ) -> None:
     """Write every table of the store to FILE as JSON Lines (see README "Backup and restore")."""
-    from editorial.backup import BackupError, dump, dump_file
+    from editorial.backup import BackupError, check_dump_path, dump, dump_file
 
     try:
-        with open_store(load_settings()) as engine, dump_file(file) as out:
-            counts = dump(engine, out)
+        with open_store(load_settings()) as engine:
+            check_dump_path(file, engine)
+            with dump_file(file) as out:
+                counts = dump(engine, out)
     except BackupError as error:
         fail(f"Dump failed: {error}")
         raise typer.Exit(1) from None

@@ -250,3 +250,20 @@ def test_a_dump_that_cannot_be_written_names_the_file(
     assert result.exit_code == 1
     assert f"Dump failed: {folder} is a folder: give the dump a file name" in result.output
     assert list(tmp_path.glob(".*")) == [] and list(folder.iterdir()) == []
+
+
+def test_a_dump_never_replaces_the_store_itself(
+    filled: Engine, settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """'editorial dump editorial.db' replaced the SQLite store with its own dump."""
+    if filled.dialect.name != "sqlite":
+        pytest.skip("a PostgreSQL store has no file")
+    store = Path(str(filled.url.database))
+    monkeypatch.chdir(store.parent)
+    for name in (store.name, f"{store.name}-wal", str(store)):
+        result = runner.invoke(app, ["dump", name])
+        assert result.exit_code == 1, result.output
+        assert f"Dump failed: {name} is a file of the store itself" in result.output
+    assert store.read_bytes().startswith(b"SQLite format 3")
+    with Session(filled) as session:
+        assert session.exec(select(func.count()).select_from(Piece)).one() > 0
