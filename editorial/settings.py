@@ -121,6 +121,21 @@ class Settings(BaseSettings):
             check_base_url(value.strip())
         return value
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """A zone the calendar can count days in; an unknown one failed every calendar request
+        (422 naming a setting the caller cannot change) on a server that started as usual."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone '{value}'; give an IANA name such as Europe/Paris"
+            ) from None
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxy_networks(cls, value: str) -> str:

@@ -236,6 +236,7 @@ def test_a_feedback_address_that_cannot_work_is_refused(
         ("DATABASE_URL", "editorial.db", "not a database URL; give one such as sqlite:///"),
         ("TRUSTED_PROXIES", "10.0.0.5, proxy.internal", "'proxy.internal' is not an IP address"),
         ("FEEDBACK_ORIGINS", "https://a.example, b.example", "'b.example' is not an origin"),
+        ("TIMEZONE", "Mars/Base", "unknown time zone 'Mars/Base'; give an IANA name"),
     ],
 )
 def test_a_setting_that_cannot_be_used_is_named(
