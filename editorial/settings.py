@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000/"
     page_size: int = Field(20, ge=1, le=1000)
     # How long anonymous readers' page views are cached; 0: off (see app/pagecache.py).
-    page_cache_seconds: float = Field(1.0, ge=0)
+    page_cache_seconds: float = Field(1.0, ge=0, allow_inf_nan=False)
     ingest_workers: int = Field(0, ge=0)  # 0: one per core
     timezone: str = "UTC"
     max_upload_bytes: int = Field(512 * 1024, ge=1)  # a draft uploaded as a .md file
@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""  # proxy addresses/networks whose X-Forwarded-For is believed
     comment_moderation: Literal["all", "first", "none"] = "all"
     rating_prior_mean: float = Field(3.0, ge=1, le=5)  # stars
-    rating_prior_weight: float = Field(5.0, ge=0)
+    rating_prior_weight: float = Field(5.0, ge=0, allow_inf_nan=False)
     ip_retention_days: int = Field(30, ge=0)
     reader_writes_per_minute: int = Field(10, ge=0)
     network_writes_per_hour: int = Field(1000, ge=0)

@@ -237,6 +237,8 @@ def test_a_feedback_address_that_cannot_work_is_refused(
         ("TRUSTED_PROXIES", "10.0.0.5, proxy.internal", "'proxy.internal' is not an IP address"),
         ("FEEDBACK_ORIGINS", "https://a.example, b.example", "'b.example' is not an origin"),
         ("TIMEZONE", "Mars/Base", "unknown time zone 'Mars/Base'; give an IANA name"),
+        ("RATING_PRIOR_WEIGHT", "inf", "Input should be a finite number"),
+        ("PAGE_CACHE_SECONDS", "Infinity", "Input should be a finite number"),
     ],
 )
 def test_a_setting_that_cannot_be_used_is_named(
