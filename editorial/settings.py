@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     comment_moderation: Literal["all", "first", "none"] = "all"
     rating_prior_mean: float = Field(3.0, ge=1, le=5)  # stars
     rating_prior_weight: float = Field(5.0, ge=0, allow_inf_nan=False)
-    ip_retention_days: int = Field(30, ge=0)
+    ip_retention_days: int = Field(30, ge=0, le=36500)  # a century: dates stay in range
     reader_writes_per_minute: int = Field(10, ge=0)
     network_writes_per_hour: int = Field(1000, ge=0)
     network_new_readers_per_hour: int = Field(300, ge=0)

@@ -239,6 +239,7 @@ def test_a_feedback_address_that_cannot_work_is_refused(
         ("TIMEZONE", "Mars/Base", "unknown time zone 'Mars/Base'; give an IANA name"),
         ("RATING_PRIOR_WEIGHT", "inf", "Input should be a finite number"),
         ("PAGE_CACHE_SECONDS", "Infinity", "Input should be a finite number"),
+        ("IP_RETENTION_DAYS", "999999999", "Input should be less than or equal to 36500"),
     ],
 )
 def test_a_setting_that_cannot_be_used_is_named(
