@@ -36,7 +36,19 @@ app.command("gaps")(gaps_command)
 app.command("dump")(dump_command)
 app.command("restore")(restore_command)
 SKELETON = Path(__file__).resolve().parent / "skeleton"
-OutOption = Annotated[Path, typer.Argument(help="Folder to write the static site into.")]
+
+
+def _folder(value: str) -> Path:
+    """A folder named on the command line; an empty name (an unset "$OUT" in a script) would
+    mean the current folder, and the site would be written all over it."""
+    if not value.strip():
+        raise typer.BadParameter("the folder is empty; name one (or '.' for this folder)")
+    return Path(value)
+
+
+OutOption = Annotated[
+    Path, typer.Argument(help="Folder to write the static site into.", parser=_folder)
+]
 
 
 def _checked_base_url(value: str | None) -> str | None:
@@ -224,7 +236,8 @@ def _check_taxonomy(settings: Settings) -> None:
 def export(
     out: OutOption,
     directory: Annotated[
-        Path | None, typer.Argument(help="After the word markdown: the folder for the files.")
+        Path | None,
+        typer.Argument(help="After the word markdown: the folder for the files.", parser=_folder),
     ] = None,
     base_url: BaseUrlOption = None,
     strict: StrictOption = False,

@@ -332,6 +332,20 @@ def test_a_negative_limit_is_refused(command: list[str], settings: Settings) -> 
     assert "--limit" in result.output
 
 
+@pytest.mark.parametrize("command", [["export", ""], ["build", " "], ["export", "markdown", ""]])
+def test_an_empty_folder_name_is_refused(
+    command: list[str], settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """'editorial export "$OUT"' with OUT unset wrote the whole site into the current folder."""
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2, result.output
+    assert "the folder is empty; name one (or '.' for this folder)" in result.output
+    assert list(here.iterdir()) == []
+
+
 def test_export_into_a_file_is_refused(settings: Settings, tmp_path: Path) -> None:
     assert runner.invoke(app, ["ingest", "--quiet"]).exit_code == 0
     file = tmp_path / "site"
