@@ -16,8 +16,9 @@ from editorial.cli_backup import dump_command, restore_command
 from editorial.cli_calendar import calendar_command
 from editorial.cli_feedback import audit, feedback_app
 from editorial.cli_gaps import gaps_command
+from editorial.cli_pieces import list_pieces_command
 from editorial.cli_users import users_app
-from editorial.clitools import OutputFormat, console, fail, load_settings, open_store
+from editorial.clitools import console, fail, load_settings, open_store
 from editorial.settings import Settings, check_base_url
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app.add_typer(feedback_app, name="feedback")
 app.command("audit")(audit)
 app.command("calendar")(calendar_command)
 app.command("gaps")(gaps_command)
+app.command("pieces")(list_pieces_command)
 app.command("dump")(dump_command)
 app.command("restore")(restore_command)
 SKELETON = Path(__file__).resolve().parent / "skeleton"
@@ -338,62 +340,6 @@ def _print_export(report, out: Path) -> None:
         typer.echo(f"error: {error}", err=True)
     for broken in report.broken_links:
         typer.echo(f"broken link: {broken['page']} -> {broken['link']}", err=True)
-
-
-def _known_status(value: str | None) -> str | None:
-    """A status filter names a status, as in /api/pieces: a typo would list nothing."""
-    from editorial.models import Status
-
-    if value is not None and value not in set(Status):
-        raise typer.BadParameter(f"'{value}' is not one of {', '.join(Status)}")
-    return value
-
-
-@app.command("pieces")
-def list_pieces_command(
-    audience: Annotated[str | None, typer.Option(help="Only this audience term.")] = None,
-    stage: Annotated[str | None, typer.Option(help="Only this stage term.")] = None,
-    topic: Annotated[str | None, typer.Option(help="Only this topic term.")] = None,
-    format_term: Annotated[
-        str | None, typer.Option("--format-term", help="Only this format term.")
-    ] = None,
-    status: Annotated[
-        str | None, typer.Option(help="Only this status.", callback=_known_status)
-    ] = None,
-    search: Annotated[str | None, typer.Option(help="Text in title or summary.")] = None,
-    limit: Annotated[int, typer.Option(min=0, help="At most this many rows.")] = 50,
-    output: Annotated[
-        OutputFormat, typer.Option("--format", help="table or json.")
-    ] = OutputFormat.table,
-) -> None:
-    """List pieces of every status, newest first, with filters."""
-    from rich.console import Console
-    from rich.table import Table
-    from sqlmodel import Session
-
-    from editorial.pieces import PieceQuery, list_pieces
-
-    query = PieceQuery(audience, stage, topic, format_term, status, search, 1, limit)
-    with open_store(load_settings()) as engine, Session(engine) as session:
-        pieces, total = list_pieces(session, query, public_only=False)
-    if output == OutputFormat.json:
-        rows = [p.model_dump(mode="json", exclude={"body", "html", "front_matter"}) for p in pieces]
-        typer.echo(json.dumps({"total": total, "items": rows}, indent=2))
-        return
-    table = Table(caption=f"{len(pieces)} of {total}")
-    for column in ("slug", "status", "publish", "due", "format"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("title")
-    for p in pieces:
-        table.add_row(
-            p.slug,
-            p.status,
-            f"{p.publish_at:%Y-%m-%d}" if p.publish_at else "",
-            f"{p.due_at:%Y-%m-%d}" if p.due_at else "",
-            p.format or "",
-            p.title,
-        )
-    Console().print(table)
 
 
 @db_app.command("upgrade")

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from editorial.clitools import fail, load_settings, open_store
+from editorial.clitools import (
+    AudienceOption,
+    FormatTermOption,
+    StageOption,
+    TopicOption,
+    fail,
+    load_settings,
+    open_store,
+)
 
 if TYPE_CHECKING:
     from editorial.calendar import Calendar
@@ -31,12 +39,10 @@ def calendar_command(
     output: Annotated[
         CalendarFormat, typer.Option("--format", help="table, json or ics.")
     ] = CalendarFormat.table,
-    audience: Annotated[str | None, typer.Option(help="Only this audience term.")] = None,
-    stage: Annotated[str | None, typer.Option(help="Only this stage term.")] = None,
-    topic: Annotated[str | None, typer.Option(help="Only this topic term.")] = None,
-    format_term: Annotated[
-        str | None, typer.Option("--format-term", help="Only this format term.")
-    ] = None,
+    audience: AudienceOption = None,
+    stage: StageOption = None,
+    topic: TopicOption = None,
+    format_term: FormatTermOption = None,
     status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
     assignee: Annotated[
         str | None, typer.Option(help="Only pieces assigned to this address.")

@@ -7,7 +7,9 @@ from contextlib import contextmanager
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
 
 from editorial.settings import Settings
 
@@ -38,6 +40,15 @@ console: Console = _Console()  # type: ignore[assignment]
 def fail(message: str) -> None:
     """Print an error for a person, in red, taken literally (paths may hold brackets)."""
     console.print(message, style="red", markup=False, highlight=False)
+
+
+# The term filters that `pieces` and `calendar` share.
+AudienceOption = Annotated[str | None, typer.Option(help="Only this audience term.")]
+StageOption = Annotated[str | None, typer.Option(help="Only this stage term.")]
+TopicOption = Annotated[str | None, typer.Option(help="Only this topic term.")]
+FormatTermOption = Annotated[
+    str | None, typer.Option("--format-term", help="Only this format term.")
+]
 
 
 class OutputFormat(StrEnum):
