@@ -204,7 +204,7 @@ def serve(
         if count_pieces(engine) == 0 and settings.content_dir.is_dir():
             report = run_ingest(engine, settings.content_dir, workers=settings.ingest_workers)
             _print_report(report)
-    console.print(f"Serving {settings.content_dir} at {address}", markup=False)
+    console.print(f"Serving {settings.content_dir} at {address}")
     uvicorn.run(
         create_app(settings),
         host=host,

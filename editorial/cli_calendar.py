@@ -17,6 +17,7 @@ from editorial.clitools import (
     fail,
     load_settings,
     open_store,
+    screen,
 )
 
 if TYPE_CHECKING:
@@ -81,10 +82,9 @@ def _print_tables(result: Calendar) -> None:
     """The dated items, then the backlog, then the cadence warnings."""
     from zoneinfo import ZoneInfo
 
-    from rich.console import Console
     from rich.table import Table
 
-    out = Console()
+    out = screen()
     zone = ZoneInfo(result.timezone)
     table = Table(title=f"Calendar {result.query.start} to {result.query.end} ({result.timezone})")
     for column in ("date", "time", "lane", "status"):

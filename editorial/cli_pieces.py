@@ -15,6 +15,7 @@ from editorial.clitools import (
     TopicOption,
     load_settings,
     open_store,
+    screen,
 )
 
 
@@ -42,7 +43,6 @@ def list_pieces_command(
     ] = OutputFormat.table,
 ) -> None:
     """List pieces of every status, newest first, with filters."""
-    from rich.console import Console
     from rich.table import Table
     from sqlmodel import Session
 
@@ -68,4 +68,4 @@ def list_pieces_command(
             p.format or "",
             p.title,
         )
-    Console().print(table)
+    screen().print(table)

@@ -20,13 +20,14 @@ if TYPE_CHECKING:
 
 class _Console:
     """The commands' console on standard error: rich's Console, made (and rich imported) on
-    first use, since a command that prints one summary line need not pay for it."""
+    first use, since a command that prints one summary line need not pay for it. It prints
+    text as it is (no markup), as `screen` does."""
 
     @cached_property
     def real(self) -> Console:
         from rich.console import Console
 
-        return Console(stderr=True, soft_wrap=True)
+        return Console(stderr=True, soft_wrap=True, markup=False)
 
     def __getattr__(self, name: str) -> Any:
         if name == "real":  # making it failed; never recurse
@@ -35,6 +36,14 @@ class _Console:
 
 
 console: Console = _Console()  # type: ignore[assignment]
+
+
+def screen(**options: Any) -> Console:
+    """A console on standard output for tables, printing text as it is: titles, labels and
+    paths may hold brackets, which rich would read as markup ('[/x]' stops the command)."""
+    from rich.console import Console
+
+    return Console(markup=False, **options)
 
 
 def fail(message: str) -> None:

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,28 @@ def test_init_names_a_place_it_cannot_use(settings: Settings, tmp_path: Path) ->
     assert below_file.exit_code == 1
     assert f"Cannot create {file / 'site'}: Not a directory" in below_file.output
     assert file.read_text() == "keep me"
+
+
+def test_text_with_brackets_is_printed_as_written(
+    settings: Settings, content_dir: Path, tmp_path: Path
+) -> None:
+    """Rich read '[bold]' as a style and '[/webinar]' as a closing tag it could not match:
+    the first vanished from the listing, the second stopped the command with a MarkupError."""
+    due = date.today() + timedelta(days=10)
+    title = "Costs [/webinar] and [bold]rates[/bold]"
+    (content_dir / "brackets.md").write_text(
+        f'---\ntitle: "{title}"\nstatus: planned\ndue: {due}\n---\nBody.\n', encoding="utf-8"
+    )
+    assert runner.invoke(app, ["ingest", "--quiet"]).exit_code == 0
+    wide = {"COLUMNS": "200"}
+    for command in (["pieces"], ["calendar"]):
+        result = runner.invoke(app, command, env=wide)
+        assert result.exit_code == 0, result.output
+        assert title in result.output
+    folder = tmp_path / "[/x]"
+    created = runner.invoke(app, ["init", str(folder)], env=wide)
+    assert created.exit_code == 0, created.output
+    assert f"Created {folder}." in created.output
 
 
 def test_pieces_lists_every_status_with_filters(settings: Settings) -> None:
