@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -267,3 +270,28 @@ def test_a_dump_never_replaces_the_store_itself(
     assert store.read_bytes().startswith(b"SQLite format 3")
     with Session(filled) as session:
         assert session.exec(select(func.count()).select_from(Piece)).one() > 0
+
+
+def test_a_dump_stopped_with_sigterm_leaves_no_temporary_file(
+    filled: Engine, settings, tmp_path: Path
+) -> None:
+    """A job's time limit stops it with SIGTERM: the half-written hidden temporary beside
+    FILE was left behind, one more for every stopped run."""
+    probe = (
+        "import os, signal, sys, runpy\n"
+        "import editorial.backup as backup\n"
+        "def stopped_half_way(engine, out):\n"
+        '    out.write(\'{"format": "editorial-dump"}\\n\')\n'
+        "    out.flush()\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    return {}\n"
+        "backup.dump = stopped_half_way\n"
+        "sys.argv = ['editorial', 'dump', sys.argv[1]]\n"
+        "runpy.run_module('editorial', run_name='__main__')\n"
+    )
+    target = tmp_path / "store.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(target)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if "store.jsonl" in p.name) == []
