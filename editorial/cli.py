@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import json
 import shutil
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -355,10 +354,6 @@ def db_upgrade() -> None:
     typer.echo(f"Store {state} revision {revision}.")
 
 
-def _stopped(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main() -> None:
     """Console-script entry point (through `editorial.__main__`, or `python -m editorial.cli`).
 
@@ -367,14 +362,9 @@ def main() -> None:
     catalog. It never walks the modules imported at start-up. Nor does it walk anything when
     the command is done: the interpreter's last collection at exit went over every object the
     command had made, 50-90 ms of an export's exit, for memory the process hands back anyway.
-    Objects that nothing refers to any more are still freed, and their finalisers run.
-
-    A command stopped with SIGTERM (a job's time limit, systemd, a container stopping) ends as
-    one stopped with Ctrl-C does: its transaction rolls back and its half-written file (a
-    dump's hidden temporary, an export's staging folder) is removed, not left behind."""
+    Objects that nothing refers to any more are still freed, and their finalisers run."""
     gc.freeze()
     gc.set_threshold(*BATCH_GC_THRESHOLDS)
-    signal.signal(signal.SIGTERM, _stopped)
     try:
         app(prog_name="editorial")
     finally:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from editorial.clitools import fail, load_settings, open_store
+from editorial.clitools import fail, load_settings, open_store, sigterm_unwinds
 
 
 def dump_command(
@@ -17,9 +17,9 @@ def dump_command(
     from editorial.backup import BackupError, check_dump_path, dump, dump_file
 
     try:
-        with open_store(load_settings()) as engine:
+        with sigterm_unwinds(), open_store(load_settings()) as engine:
             check_dump_path(file, engine)
-            with dump_file(file) as out:
+            with dump_file(file) as out:  # a stopped dump removes its temporary file
                 counts = dump(engine, out)
     except BackupError as error:
         fail(f"Dump failed: {error}")

@@ -93,6 +93,24 @@ def load_settings(content_dir: Path | None = None) -> Settings:
 
 
 @contextmanager
+def sigterm_unwinds() -> Iterator[None]:
+    """While the block runs, SIGTERM (a job's time limit, systemd stopping a service) unwinds
+    the command as Ctrl-C does (exit 143), so that its clean-up runs. Only for commands that
+    fork no workers: a worker that inherited the handler and raised while holding its pool's
+    queue lock would leave the pool, and the command, waiting for ever."""
+    import signal
+
+    def stopped(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stopped)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
 def open_store(settings: Settings, migrate: bool = True) -> Iterator[Engine]:
     """The store's engine, upgraded, and disposed of when the command is done with it. A store
     that cannot be reached or used is named, with why, and the command exits 1."""
