@@ -17,6 +17,7 @@ from sqlmodel import Session, col, delete, select
 
 from editorial import clock, limits
 from editorial.models import API_SCOPE, ApiToken, LoginSession, Role, User
+from editorial.plaindata import control_character
 
 SESSION_LIFETIME = timedelta(days=14)
 # Failed sign-ins allowed per address and per network in one window.
@@ -63,6 +64,7 @@ def create_user(session: Session, name: str, email: str, role: str, password: st
     email = normalise_email(email)
     if "@" not in email or not name.strip():
         raise AuthError("Give a name and an e-mail address such as ada@example.com.")
+    _check_fits(name.strip(), email)
     if role not in set(Role):
         raise AuthError(f"Unknown role {role!r}: use editor or contributor.")
     if session.exec(select(User).where(User.email == email)).first():
@@ -72,6 +74,17 @@ def create_user(session: Session, name: str, email: str, role: str, password: st
     session.add(user)
     session.flush()
     return user
+
+
+def _check_fits(name: str, email: str) -> None:
+    """A name and address the store can hold on every database (PostgreSQL refuses a value
+    longer than its column), without characters that pages and terminals cannot show."""
+    columns = User.__table__.c  # type: ignore[attr-defined]
+    for label, column, value in (("name", "name", name), ("e-mail address", "email", email)):
+        if len(value) > columns[column].type.length:
+            raise AuthError(f"The {label} is longer than {columns[column].type.length} characters.")
+        if problem := control_character(value):
+            raise AuthError(f"The {label} {problem}.")
 
 
 def find_user(session: Session, email: str) -> User | None:

@@ -21,6 +21,7 @@ import gzip
 import io
 import json
 import os
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -29,9 +30,10 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, Date, DateTime, Engine, MetaData, Table, func, insert, select
 from sqlalchemy import String as SAString
+from sqlalchemy.exc import StatementError
 from sqlmodel import SQLModel
 
-from editorial.db import HEAD, alembic_config, current_revision
+from editorial.db import HEAD, alembic_config, current_revision, known_revisions
 
 FORMAT = "editorial-dump"
 VERSION = 1
@@ -117,6 +119,24 @@ def dump(engine: Engine, out: IO[str]) -> dict[str, int]:
     return counts
 
 
+def check_dump_path(path: Path, engine: Engine) -> None:
+    """Refuse a place the dump cannot or must not go: a folder, or the SQLite store's own
+    files, which the finished dump would replace."""
+    if path.is_dir():
+        raise BackupError(
+            f"{path} is a folder: give the dump a file name, such as {path / 'store.jsonl.gz'}"
+        )
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if database and database != ":memory:":
+        store = Path(database).resolve()
+        own = {store.with_name(store.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")}
+        if path.resolve() in own:
+            raise BackupError(
+                f"{path} is a file of the store itself, which the dump would replace: give the "
+                "dump another name, such as store.jsonl.gz"
+            )
+
+
 @contextmanager
 def dump_file(path: Path) -> Iterator[IO[str]]:
     """A text stream that becomes `path` only once complete (gzip when it ends in `.gz`)."""
@@ -138,12 +158,21 @@ def dump_file(path: Path) -> Iterator[IO[str]]:
 
 
 def read_lines(path: Path) -> Iterator[str]:
-    """The lines of a dump file, unpacked when it is gzip."""
+    """The lines of a dump file, unpacked when it is gzip; a file that cannot be unpacked or
+    is not UTF-8 text is a BackupError."""
     with open(path, "rb") as raw:
         gzipped = raw.read(2) == b"\x1f\x8b"
     opener = gzip.open if gzipped else open
-    with opener(path, "rt", encoding="utf-8", newline="\n") as lines:  # type: ignore[operator]
-        yield from lines
+    try:
+        with opener(path, "rt", encoding="utf-8", newline="\n") as lines:  # type: ignore[operator]
+            yield from lines
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise BackupError(
+            f"the gzip file is cut short or damaged ({exc}); nothing restored: "
+            "restore a complete copy of the dump"
+        ) from None
+    except UnicodeDecodeError:
+        raise BackupError("this is not an Editorial dump: it is not UTF-8 text") from None
 
 
 def restore(engine: Engine, lines: Iterable[str]) -> dict[str, int]:
@@ -174,20 +203,12 @@ def _header(first: str) -> dict[str, Any]:
             f"this dump is format version {header.get('version')}; this Editorial reads "
             f"version {VERSION} only: restore it with the Editorial that wrote it"
         )
-    if header.get("revision") not in _revisions():
+    if header.get("revision") not in known_revisions():
         raise BackupError(
             f"this dump is at schema revision {header.get('revision')}, which this Editorial "
             "does not know: restore it with the same or a newer Editorial"
         )
     return header
-
-
-def _revisions() -> list[str]:
-    """Every schema revision this code knows, newest first."""
-    from alembic.script import ScriptDirectory
-
-    script = ScriptDirectory.from_config(alembic_config())
-    return [r.revision for r in script.walk_revisions()]
 
 
 def _prepare_schema(engine: Engine, revision: str) -> None:
@@ -205,7 +226,7 @@ def _prepare_schema(engine: Engine, revision: str) -> None:
     current = current_revision(engine)
     if current == revision:
         return
-    order = _revisions()
+    order = known_revisions()
     config = alembic_config(engine)
     if current is not None and order.index(revision) > order.index(current):
         command.downgrade(config, revision)
@@ -238,7 +259,7 @@ def _load(connection: Connection, tables: dict[str, Table], lines: Iterator[str]
     for number, line in enumerate(lines, start=2):
         record = _record(line, number)
         if "end" in record:
-            _flush(connection, table, batch)
+            _flush(connection, table, batch, number - 1)
             trailer = record["end"]
             read = (
                 {name: counts.get(name, 0) for name in trailer} if isinstance(trailer, dict) else {}
@@ -248,18 +269,16 @@ def _load(connection: Connection, tables: dict[str, Table], lines: Iterator[str]
             return counts
         name = record.get("table")
         if table is None or name != table.name:
-            _flush(connection, table, batch)
+            _flush(connection, table, batch, number - 1)
             table = _table(tables, name, number)
             decoders = _decoders(table)
         row = record.get("row")
         if not isinstance(row, dict) or not set(row) <= set(table.columns.keys()):
             raise BackupError(f"line {number}: the row does not fit table '{name}'")
-        batch.append(
-            {k: decoders[k](v) if v is not None and k in decoders else v for k, v in row.items()}
-        )
+        batch.append(_decoded(row, decoders, number))
         counts[name] = counts.get(name, 0) + 1
         if len(batch) >= BATCH:
-            _flush(connection, table, batch)
+            _flush(connection, table, batch, number)
     raise BackupError("the dump ends without its trailer line: it was cut short; nothing restored")
 
 
@@ -279,9 +298,35 @@ def _table(tables: dict[str, Table], name: Any, number: int) -> Table:
     return tables[name]
 
 
-def _flush(connection: Connection, table: Table | None, batch: list[dict[str, Any]]) -> None:
+def _decoded(row: dict[str, Any], decoders: dict[str, Any], number: int) -> dict[str, Any]:
+    """The row with its dates and datetimes read from ISO 8601."""
+    decoded = dict(row)
+    for name, decode in decoders.items():
+        if decoded.get(name) is not None:
+            try:
+                decoded[name] = decode(decoded[name])
+            except (TypeError, ValueError):
+                raise BackupError(
+                    f"line {number}: column '{name}' holds {decoded[name]!r}, not an ISO 8601 "
+                    "date or time; nothing restored"
+                ) from None
+    return decoded
+
+
+def _flush(
+    connection: Connection, table: Table | None, batch: list[dict[str, Any]], last: int
+) -> None:
+    """Insert the batch, the rows of the lines up to `last`; a row the store refuses (a key
+    twice, a value of the wrong type) is a BackupError naming those lines."""
     if table is not None and batch:
-        connection.execute(insert(table), batch)
+        try:
+            connection.execute(insert(table), batch)
+        except StatementError as exc:
+            reason = str(exc.orig).strip().splitlines()[0]
+            raise BackupError(
+                f"lines {last - len(batch) + 1}-{last}: table '{table.name}' refused one of "
+                f"these rows ({reason}); nothing restored"
+            ) from None
     batch.clear()
 
 

@@ -16,8 +16,9 @@ from editorial.cli_backup import dump_command, restore_command
 from editorial.cli_calendar import calendar_command
 from editorial.cli_feedback import audit, feedback_app
 from editorial.cli_gaps import gaps_command
+from editorial.cli_pieces import list_pieces_command
 from editorial.cli_users import users_app
-from editorial.clitools import OutputFormat, console, fail, load_settings, open_store
+from editorial.clitools import console, fail, load_settings, open_store
 from editorial.settings import Settings, check_base_url
 
 app = typer.Typer(
@@ -33,10 +34,23 @@ app.add_typer(feedback_app, name="feedback")
 app.command("audit")(audit)
 app.command("calendar")(calendar_command)
 app.command("gaps")(gaps_command)
+app.command("pieces")(list_pieces_command)
 app.command("dump")(dump_command)
 app.command("restore")(restore_command)
 SKELETON = Path(__file__).resolve().parent / "skeleton"
-OutOption = Annotated[Path, typer.Argument(help="Folder to write the static site into.")]
+
+
+def _folder(value: str) -> Path:
+    """A folder named on the command line; an empty name (an unset "$OUT" in a script) would
+    mean the current folder, and the site would be written all over it."""
+    if not value.strip():
+        raise typer.BadParameter("the folder is empty; name one (or '.' for this folder)")
+    return Path(value)
+
+
+OutOption = Annotated[
+    Path, typer.Argument(help="Folder to write the static site into.", parser=_folder)
+]
 
 
 def _checked_base_url(value: str | None) -> str | None:
@@ -66,10 +80,17 @@ def init(
     directory: Annotated[Path, typer.Argument(help="Folder for the new site's content.")],
 ) -> None:
     """Create a new content folder: a taxonomy and two example pieces."""
+    if directory.is_file():
+        fail(f"{directory} is a file; choose a new folder.")
+        raise typer.Exit(1)
     if directory.exists() and any(directory.iterdir()):
         fail(f"{directory} is not empty; choose a new folder.")
         raise typer.Exit(1)
-    shutil.copytree(SKELETON, directory, dirs_exist_ok=True)
+    try:
+        shutil.copytree(SKELETON, directory, dirs_exist_ok=True)
+    except OSError as exc:
+        fail(f"Cannot create {directory}: {exc.strerror or exc}; choose a folder you can write.")
+        raise typer.Exit(1) from None
     console.print(f"Created {directory}. Next: EDITORIAL_CONTENT_DIR={directory} editorial serve")
 
 
@@ -164,7 +185,7 @@ def _print_report(report) -> None:
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the site and API; ingests the content folder first if the store is empty."""
     import uvicorn
@@ -175,13 +196,15 @@ def serve(
     from editorial.pieces import count_pieces
 
     settings = load_settings()
+    _check_taxonomy(settings)
+    address = _served_at(host, port)
     if "base_url" not in settings.model_fields_set:
-        settings = settings.model_copy(update={"base_url": f"http://{host}:{port}/"})
+        settings = settings.model_copy(update={"base_url": address})
     with open_store(settings) as engine:
         if count_pieces(engine) == 0 and settings.content_dir.is_dir():
             report = run_ingest(engine, settings.content_dir, workers=settings.ingest_workers)
             _print_report(report)
-    console.print(f"Serving {settings.content_dir} at http://{host}:{port}/")
+    console.print(f"Serving {settings.content_dir} at {address}")
     uvicorn.run(
         create_app(settings),
         host=host,
@@ -191,11 +214,32 @@ def serve(
     )
 
 
+def _served_at(host: str, port: int) -> str:
+    """The server's own address; an IPv6 host goes in brackets, as in every URL."""
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def _check_taxonomy(settings: Settings) -> None:
+    """Every page needs the site's taxonomy: without it a server would answer 500 to every
+    page, so `serve` exits 1 and says what to do instead."""
+    from editorial.taxonomy import TaxonomyError, current_taxonomy
+
+    try:
+        current_taxonomy(settings.content_dir / "taxonomy.yaml")
+    except TaxonomyError as exc:
+        fail(
+            f"Cannot serve: {exc}. Set EDITORIAL_CONTENT_DIR to the site's content folder "
+            "(or make one with 'editorial init DIR')."
+        )
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def export(
     out: OutOption,
     directory: Annotated[
-        Path | None, typer.Argument(help="After the word markdown: the folder for the files.")
+        Path | None,
+        typer.Argument(help="After the word markdown: the folder for the files.", parser=_folder),
     ] = None,
     base_url: BaseUrlOption = None,
     strict: StrictOption = False,
@@ -298,51 +342,6 @@ def _print_export(report, out: Path) -> None:
         fix = broken.get("fix")
         hint = f" (misses the site's path prefix; write '{fix}')" if fix else ""
         typer.echo(f"broken link: {broken['page']} -> {broken['link']}{hint}", err=True)
-
-
-@app.command("pieces")
-def list_pieces_command(
-    audience: Annotated[str | None, typer.Option(help="Only this audience term.")] = None,
-    stage: Annotated[str | None, typer.Option(help="Only this stage term.")] = None,
-    topic: Annotated[str | None, typer.Option(help="Only this topic term.")] = None,
-    format_term: Annotated[
-        str | None, typer.Option("--format-term", help="Only this format term.")
-    ] = None,
-    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
-    search: Annotated[str | None, typer.Option(help="Text in title or summary.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
-    output: Annotated[
-        OutputFormat, typer.Option("--format", help="table or json.")
-    ] = OutputFormat.table,
-) -> None:
-    """List pieces of every status, newest first, with filters."""
-    from rich.console import Console
-    from rich.table import Table
-    from sqlmodel import Session
-
-    from editorial.pieces import PieceQuery, list_pieces
-
-    query = PieceQuery(audience, stage, topic, format_term, status, search, 1, limit)
-    with open_store(load_settings()) as engine, Session(engine) as session:
-        pieces, total = list_pieces(session, query, public_only=False)
-    if output == OutputFormat.json:
-        rows = [p.model_dump(mode="json", exclude={"body", "html", "front_matter"}) for p in pieces]
-        typer.echo(json.dumps({"total": total, "items": rows}, indent=2))
-        return
-    table = Table(caption=f"{len(pieces)} of {total}")
-    for column in ("slug", "status", "publish", "due", "format"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("title")
-    for p in pieces:
-        table.add_row(
-            p.slug,
-            p.status,
-            f"{p.publish_at:%Y-%m-%d}" if p.publish_at else "",
-            f"{p.due_at:%Y-%m-%d}" if p.due_at else "",
-            p.format or "",
-            p.title,
-        )
-    Console().print(table)
 
 
 @db_app.command("upgrade")

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from editorial.clitools import fail, load_settings, open_store
+from editorial.clitools import (
+    AudienceOption,
+    FormatTermOption,
+    StageOption,
+    TopicOption,
+    fail,
+    load_settings,
+    open_store,
+    screen,
+)
 
 if TYPE_CHECKING:
     from editorial.calendar import Calendar
@@ -31,12 +40,10 @@ def calendar_command(
     output: Annotated[
         CalendarFormat, typer.Option("--format", help="table, json or ics.")
     ] = CalendarFormat.table,
-    audience: Annotated[str | None, typer.Option(help="Only this audience term.")] = None,
-    stage: Annotated[str | None, typer.Option(help="Only this stage term.")] = None,
-    topic: Annotated[str | None, typer.Option(help="Only this topic term.")] = None,
-    format_term: Annotated[
-        str | None, typer.Option("--format-term", help="Only this format term.")
-    ] = None,
+    audience: AudienceOption = None,
+    stage: StageOption = None,
+    topic: TopicOption = None,
+    format_term: FormatTermOption = None,
     status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
     assignee: Annotated[
         str | None, typer.Option(help="Only pieces assigned to this address.")
@@ -46,6 +53,7 @@ def calendar_command(
     from sqlmodel import Session
 
     from editorial.calendar import EVERYONE, CalendarError, Site, calendar, make_query, parse_day
+    from editorial.taxonomy import TaxonomyError
 
     settings = load_settings()
     filters = {"audience": audience, "stage": stage, "topic": topic, "format": format_term}
@@ -54,7 +62,7 @@ def calendar_command(
         first = parse_day(start, "--from") if start else None
         last = parse_day(end, "--to") if end else None
         query = make_query(site, first, last, status=status, assignee=assignee, **filters)
-    except CalendarError as error:
+    except (CalendarError, TaxonomyError) as error:
         fail(f"{error}")
         raise typer.Exit(1) from None
     with open_store(settings) as engine, Session(engine) as session:
@@ -74,10 +82,9 @@ def _print_tables(result: Calendar) -> None:
     """The dated items, then the backlog, then the cadence warnings."""
     from zoneinfo import ZoneInfo
 
-    from rich.console import Console
     from rich.table import Table
 
-    out = Console()
+    out = screen()
     zone = ZoneInfo(result.timezone)
     table = Table(title=f"Calendar {result.query.start} to {result.query.end} ({result.timezone})")
     for column in ("date", "time", "lane", "status"):

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from editorial.clitools import ReportFormat, console, fail, load_settings, open_store
+from editorial.clitools import (
+    ReportFormat,
+    console,
+    fail,
+    load_settings,
+    open_store,
+    screen,
+)
 
 feedback_app = typer.Typer(help="Readers' ratings and comments.", no_args_is_help=True)
 
@@ -39,7 +46,6 @@ def audit(
 
 
 def _print_table(report) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     def number(value: float | None) -> str:
@@ -60,7 +66,7 @@ def _print_table(report) -> None:
             number(g.bayesian),
             str(g.comments),
         )
-    out = Console(soft_wrap=True)
+    out = screen(soft_wrap=True)
     out.print(table)
     for title, groups in (("Best", report.best), ("Worst", report.worst)):
         names = ", ".join(f"{g.dimension} {g.label} ({number(g.bayesian)})" for g in groups)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from editorial.clitools import ReportFormat, fail, load_settings, open_store
+from editorial.clitools import ReportFormat, fail, load_settings, open_store, screen
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -55,10 +55,9 @@ def gaps_command(
 
 def _print_tables(report: GapReport, taxonomy: Taxonomy) -> None:
     """One audience x stage grid per topic, then the recommendations."""
-    from rich.console import Console
     from rich.table import Table
 
-    out = Console()
+    out = screen()
     stages = taxonomy.terms("stage")
     topics = dict.fromkeys(cell.topic for cell in report.cells)
     for topic in topics:

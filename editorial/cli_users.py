@@ -13,9 +13,15 @@ users_app = typer.Typer(help="Manage editors and contributors.", no_args_is_help
 
 
 def _read_password(from_stdin: bool) -> str:
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    """The first line of standard input, or the password asked for twice. Empty input is an
+    error: the account would have no password, and nobody could sign in to it."""
+    if not from_stdin:
+        return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        fail("No password on standard input: give it on the first line (at least 10 characters).")
+        raise typer.Exit(1)
+    return password
 
 
 @users_app.command("add")

@@ -7,7 +7,9 @@ from contextlib import contextmanager
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
 
 from editorial.settings import Settings
 
@@ -18,13 +20,14 @@ if TYPE_CHECKING:
 
 class _Console:
     """The commands' console on standard error: rich's Console, made (and rich imported) on
-    first use, since a command that prints one summary line need not pay for it."""
+    first use, since a command that prints one summary line need not pay for it. It prints
+    text as it is (no markup), as `screen` does."""
 
     @cached_property
     def real(self) -> Console:
         from rich.console import Console
 
-        return Console(stderr=True, soft_wrap=True)
+        return Console(stderr=True, soft_wrap=True, markup=False)
 
     def __getattr__(self, name: str) -> Any:
         if name == "real":  # making it failed; never recurse
@@ -35,9 +38,26 @@ class _Console:
 console: Console = _Console()  # type: ignore[assignment]
 
 
+def screen(**options: Any) -> Console:
+    """A console on standard output for tables, printing text as it is: titles, labels and
+    paths may hold brackets, which rich would read as markup ('[/x]' stops the command)."""
+    from rich.console import Console
+
+    return Console(markup=False, **options)
+
+
 def fail(message: str) -> None:
     """Print an error for a person, in red, taken literally (paths may hold brackets)."""
     console.print(message, style="red", markup=False, highlight=False)
+
+
+# The term filters that `pieces` and `calendar` share.
+AudienceOption = Annotated[str | None, typer.Option(help="Only this audience term.")]
+StageOption = Annotated[str | None, typer.Option(help="Only this stage term.")]
+TopicOption = Annotated[str | None, typer.Option(help="Only this topic term.")]
+FormatTermOption = Annotated[
+    str | None, typer.Option("--format-term", help="Only this format term.")
+]
 
 
 class OutputFormat(StrEnum):
@@ -58,6 +78,10 @@ def load_settings(content_dir: Path | None = None) -> Settings:
 
     try:
         settings = Settings()
+    except UnicodeDecodeError as exc:  # from the .env file; the environment is text already
+        where = Path(str(Settings.model_config.get("env_file"))).resolve()
+        fail(f"Settings file {where}: not UTF-8 text (byte {exc.start}); save it as UTF-8.")
+        raise SystemExit(2) from None
     except ValidationError as exc:
         for error in exc.errors():
             name = "EDITORIAL_" + "_".join(str(part) for part in error["loc"]).upper()
@@ -69,14 +93,68 @@ def load_settings(content_dir: Path | None = None) -> Settings:
 
 
 @contextmanager
-def open_store(settings: Settings, migrate: bool = True) -> Iterator[Engine]:
-    """The store's engine, upgraded, and disposed of when the command is done with it."""
-    from editorial.db import make_engine, upgrade
+def sigterm_unwinds() -> Iterator[None]:
+    """While the block runs, SIGTERM (a job's time limit, systemd stopping a service) unwinds
+    the command as Ctrl-C does (exit 143), so that its clean-up runs. Only for commands that
+    fork no workers: a worker that inherited the handler and raised while holding its pool's
+    queue lock would leave the pool, and the command, waiting for ever."""
+    import signal
 
-    engine = make_engine(settings.database_url)
+    def stopped(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stopped)
     try:
-        if migrate:
-            upgrade(engine)
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def open_store(settings: Settings, migrate: bool = True) -> Iterator[Engine]:
+    """The store's engine, upgraded, and disposed of when the command is done with it. A store
+    that cannot be reached or used is named, with why, and the command exits 1."""
+    from editorial.db import StoreError
+
+    engine = _reach(settings.database_url, migrate)
+    try:
         yield engine
+    except StoreError as exc:  # `db upgrade` upgrades in the command
+        raise _cannot_use(settings.database_url, exc) from None
     finally:
         engine.dispose()
+
+
+def _reach(url: str, migrate: bool) -> Engine:
+    """An engine that has connected once, and upgraded the schema when `migrate`."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from editorial.db import StoreError, make_engine, upgrade
+
+    engine = None
+    try:
+        engine = make_engine(url)
+        with engine.connect():
+            pass
+        if migrate:
+            upgrade(engine)
+        return engine
+    except (SQLAlchemyError, ImportError, StoreError) as exc:
+        if engine is not None:
+            engine.dispose()
+        raise _cannot_use(url, exc) from None
+
+
+def _cannot_use(url: str, exc: Exception) -> SystemExit:
+    """Say which store could not be used and why (its password hidden); the exit to raise."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from editorial.db import StoreError
+
+    reason = str(exc.orig if isinstance(exc, DBAPIError) else exc).strip()
+    if not isinstance(exc, StoreError):
+        reason += "; check the address, and that its folder or database server is there"
+    where = make_url(url).render_as_string(hide_password=True)
+    fail(f"Cannot use the store at {where} (EDITORIAL_DATABASE_URL): {reason}")
+    return SystemExit(1)

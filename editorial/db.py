@@ -83,6 +83,17 @@ def current_revision(engine: Engine) -> str | None:
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+class StoreError(Exception):
+    """A store this code cannot use as it is, with what to do about it."""
+
+
+def known_revisions() -> list[str]:
+    """Every schema revision this code's migrations know, newest first."""
+    from alembic.script import ScriptDirectory
+
+    return [r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()]
+
+
 def head_revision() -> str | None:
     """The newest migration shipped with this code, read from the migration scripts."""
     from alembic.script import ScriptDirectory
@@ -91,9 +102,16 @@ def head_revision() -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> bool:
-    """Bring the schema up to `revision`; returns whether anything had to change."""
-    if revision == "head" and current_revision(engine) == HEAD:
+    """Bring the schema up to `revision`; returns whether anything had to change. A store at a
+    revision no migration here knows (a newer Editorial wrote it) is a StoreError."""
+    current = current_revision(engine)
+    if revision == "head" and current == HEAD:
         return False
+    if current is not None and current not in known_revisions():
+        raise StoreError(
+            f"the store is at schema revision {current}, which this Editorial does not know: "
+            "a newer Editorial wrote it; run that version (or a newer one) on it"
+        )
     from alembic import command
 
     command.upgrade(alembic_config(engine), revision)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -24,9 +25,13 @@ class MarkdownExport:
 
     written: int = 0
     files: list[str] = field(default_factory=list)
+    # Markdown files already in the folder that this export did not write (an earlier export's,
+    # say, of a piece whose file has since moved): ingesting the folder would read them too.
+    stale: list[str] = field(default_factory=list)
 
-    def as_json(self) -> dict[str, int]:
-        return {"written": self.written}
+    def as_json(self) -> dict[str, Any]:
+        """The summary; `stale` appears only when there are any."""
+        return {"written": self.written} | ({"stale": self.stale} if self.stale else {})
 
 
 def file_for(piece: Piece, taken: set[str]) -> str:
@@ -68,7 +73,17 @@ def export_markdown(engine: Engine, content_dir: Path, out: Path) -> MarkdownExp
                 report.files.append(rel)
             last_id = batch[-1].id or last_id
     report.written = len(report.files)
+    if out.resolve() != content_dir.resolve():  # there, every file is a piece's own
+        report.stale = _left_over(out, set(report.files))
     return report
+
+
+def _left_over(out: Path, written: set[str]) -> list[str]:
+    """The files in `out` that ingest would read besides those just written."""
+    from editorial.ingest import IngestReport, scan
+
+    found, _unreadable = scan(out, IngestReport())
+    return [rel for rel in found if rel not in written]
 
 
 def _next_batch(session: Session, after: int) -> list[Piece]:

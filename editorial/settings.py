@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Literal
@@ -45,6 +46,11 @@ def check_base_url(value: str) -> str:
     return value
 
 
+def _listed(value: str) -> list[str]:
+    """The entries of a list setting, separated by commas (or semicolons)."""
+    return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+
+
 class Settings(BaseSettings):
     """Everything a deployment can change; the defaults serve the sample site from a clone."""
 
@@ -58,7 +64,7 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000/"
     page_size: int = Field(20, ge=1, le=1000)
     # How long anonymous readers' page views are cached; 0: off (see app/pagecache.py).
-    page_cache_seconds: float = Field(1.0, ge=0)
+    page_cache_seconds: float = Field(1.0, ge=0, allow_inf_nan=False)
     ingest_workers: int = Field(0, ge=0)  # 0: one per core
     timezone: str = "UTC"
     max_upload_bytes: int = Field(512 * 1024, ge=1)  # a draft uploaded as a .md file
@@ -69,8 +75,8 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""  # proxy addresses/networks whose X-Forwarded-For is believed
     comment_moderation: Literal["all", "first", "none"] = "all"
     rating_prior_mean: float = Field(3.0, ge=1, le=5)  # stars
-    rating_prior_weight: float = Field(5.0, ge=0)
-    ip_retention_days: int = Field(30, ge=0)
+    rating_prior_weight: float = Field(5.0, ge=0, allow_inf_nan=False)
+    ip_retention_days: int = Field(30, ge=0, le=36500)  # a century: dates stay in range
     reader_writes_per_minute: int = Field(10, ge=0)
     network_writes_per_hour: int = Field(1000, ge=0)
     network_new_readers_per_hour: int = Field(300, ge=0)
@@ -80,6 +86,21 @@ class Settings(BaseSettings):
     low_rating_threshold: float = Field(2.5, ge=1, le=5)  # stars
     low_rating_min_count: int = Field(3, ge=0)
     audit_min_ratings: int = Field(5, ge=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _store_address(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "not a database URL; give one such as sqlite:///./editorial.db or "
+                "postgresql+psycopg://user@host/editorial"
+            ) from None
+        return value
 
     @field_validator("base_url")
     @classmethod
@@ -115,6 +136,34 @@ class Settings(BaseSettings):
         """Empty (the site itself), or an address pages can post their forms to."""
         if value.strip():
             check_base_url(value.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        """Addresses or networks, comma-separated: one that is neither would fail every request
+        forwarded through the proxy, so it is refused here, where it is set."""
+        for part in _listed(value):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"'{part}' is not an IP address or network, such as 10.0.0.5 or 10.0.0.0/24"
+                ) from None
+        return value
+
+    @field_validator("feedback_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        """Origins, comma-separated: one without its scheme would be left out of the allow-list
+        without a word, and every post from that site refused."""
+        for part in _listed(value):
+            parts = urlsplit(part)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(
+                    f"'{part}' is not an origin; write it with its scheme, such as "
+                    "https://insights.corp.example"
+                )
         return value
 
     @field_validator("theme")

@@ -289,3 +289,33 @@ def test_users_commands(settings: Settings) -> None:
     assert runner.invoke(cli, ["users", "token", "no@example.com"]).exit_code == 1
     listed = runner.invoke(cli, ["users", "list"])
     assert "kofi@example.com\tcontributor\tKofi Mensah" in listed.output
+
+
+@pytest.mark.parametrize(
+    ("name", "email", "problem"),
+    [
+        ("N" * 201, "n@example.com", "The name is longer than 200 characters."),
+        ("Long", "a" * 320 + "@example.com", "The e-mail address is longer than 320 characters."),
+        ("Bad\x1bName", "b@example.com", "The name contains a control character (U+001B)"),
+    ],
+)
+def test_users_add_refuses_what_the_store_cannot_hold(
+    settings: Settings, name: str, email: str, problem: str
+) -> None:
+    """PostgreSQL refused an over-long value with a traceback (printing the password hash);
+    SQLite stored it. A terminal escape in a name reached every listing."""
+    command = ["users", "add", name, email, "--password-stdin"]
+    added = runner.invoke(cli, command, input=PASSWORD + "\n")
+    assert added.exit_code == 1, added.output
+    assert problem in added.output and "argon2" not in added.output
+    assert runner.invoke(cli, ["users", "list"]).output == ""
+
+
+@pytest.mark.parametrize("given", ["", "\n"])
+def test_users_add_refuses_an_empty_password_on_stdin(settings: Settings, given: str) -> None:
+    """A script that pipes nothing in must not make an account nobody can sign in to."""
+    command = ["users", "add", "Kofi", "kofi@example.com", "--password-stdin"]
+    added = runner.invoke(cli, command, input=given)
+    assert added.exit_code == 1, added.output
+    assert "No password on standard input" in added.output
+    assert runner.invoke(cli, ["users", "list"]).output == ""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, func, inspect
 from sqlmodel import Session, SQLModel, select
 from storekit import PG_URL, extra_store, fill
 from typer.testing import CliRunner
@@ -116,6 +119,70 @@ def test_a_cut_short_dump_restores_nothing(filled: Engine, tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda packed: packed[: len(packed) // 2], "the gzip file is cut short or damaged"),
+        (lambda packed: packed[:10] + b"not deflate", "the gzip file is cut short or damaged"),
+        (lambda packed: b"\xff\xfe" + packed[2:], "it is not UTF-8 text"),
+    ],
+    ids=["cut", "damaged", "not-text"],
+)
+def test_a_damaged_file_is_refused_by_the_command(
+    filled: Engine, settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage, message
+) -> None:
+    """Not click's bare "Aborted!" (for an EOFError) or a UnicodeDecodeError traceback."""
+    packed = dump_to(filled, tmp_path / "store.jsonl.gz")
+    (tmp_path / "bad.jsonl.gz").write_bytes(damage(packed))
+    with extra_store(filled.dialect.name, tmp_path) as url:
+        monkeypatch.setenv("EDITORIAL_DATABASE_URL", url)
+        result = runner.invoke(app, ["restore", str(tmp_path / "bad.jsonl.gz")])
+        assert result.exit_code == 1, result.output
+        assert f"Restore failed: {tmp_path / 'bad.jsonl.gz'}: " in result.output
+        assert message in result.output
+        target = make_engine(url)
+        if inspect(target).has_table("piece"):
+            with Session(target) as session:
+                assert session.exec(select(func.count()).select_from(Piece)).one() == 0
+        target.dispose()
+
+
+def twice(lines: list[str]) -> list[str]:
+    """The first piece row given twice (and counted twice, so the trailer agrees)."""
+    trailer = json.loads(lines[-1])
+    trailer["end"]["piece"] += 1
+    return [lines[0], lines[1], *lines[1:-1], json.dumps(trailer) + "\n"]
+
+
+def undated(lines: list[str]) -> list[str]:
+    row = json.loads(lines[1])
+    row["row"]["created_at"] = "yesterday"
+    return [lines[0], json.dumps(row) + "\n", *lines[2:]]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (twice, r"lines 2-\d+: table 'piece' refused one of these rows \(.*\); nothing restored"),
+        (undated, "line 2: column 'created_at' holds 'yesterday', not an ISO 8601 date or time"),
+    ],
+    ids=["key-twice", "bad-date"],
+)
+def test_a_row_the_store_refuses_names_its_lines(
+    filled: Engine, tmp_path: Path, edit, message: str
+) -> None:
+    """A dump edited by hand, or damaged inside: not a traceback with every row of the batch."""
+    lines = dump_to(filled, tmp_path / "a.jsonl").decode().splitlines(keepends=True)
+    assert json.loads(lines[1])["table"] == "piece"
+    with extra_store(filled.dialect.name, tmp_path) as url:
+        target = make_engine(url)
+        with pytest.raises(BackupError, match=message):
+            restore(target, edit(lines))
+        with Session(target) as session:
+            assert session.exec(select(func.count()).select_from(Piece)).one() == 0
+        target.dispose()
+
+
+@pytest.mark.parametrize(
     ("first_line", "message"),
     [
         ("hello\n", "not an Editorial dump"),
@@ -170,3 +237,61 @@ def test_dump_and_restore_commands(
     missing = runner.invoke(app, ["restore", str(tmp_path / "nope.jsonl")])
     assert missing.exit_code == 1
     assert "No such file" in missing.output
+
+
+def test_a_dump_that_cannot_be_written_names_the_file(
+    filled: Engine, settings, tmp_path: Path
+) -> None:
+    """Not the hidden temporary file beside it, which the person never named."""
+    missing = tmp_path / "missing" / "store.jsonl"
+    result = runner.invoke(app, ["dump", str(missing)])
+    assert result.exit_code == 1
+    assert f"Dump failed: {missing}: No such file or directory" in result.output
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    result = runner.invoke(app, ["dump", str(folder)])
+    assert result.exit_code == 1
+    assert f"Dump failed: {folder} is a folder: give the dump a file name" in result.output
+    assert list(tmp_path.glob(".*")) == [] and list(folder.iterdir()) == []
+
+
+def test_a_dump_never_replaces_the_store_itself(
+    filled: Engine, settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """'editorial dump editorial.db' replaced the SQLite store with its own dump."""
+    if filled.dialect.name != "sqlite":
+        pytest.skip("a PostgreSQL store has no file")
+    store = Path(str(filled.url.database))
+    monkeypatch.chdir(store.parent)
+    for name in (store.name, f"{store.name}-wal", str(store)):
+        result = runner.invoke(app, ["dump", name])
+        assert result.exit_code == 1, result.output
+        assert f"Dump failed: {name} is a file of the store itself" in result.output
+    assert store.read_bytes().startswith(b"SQLite format 3")
+    with Session(filled) as session:
+        assert session.exec(select(func.count()).select_from(Piece)).one() > 0
+
+
+def test_a_dump_stopped_with_sigterm_leaves_no_temporary_file(
+    filled: Engine, settings, tmp_path: Path
+) -> None:
+    """A job's time limit stops it with SIGTERM: the half-written hidden temporary beside
+    FILE was left behind, one more for every stopped run."""
+    probe = (
+        "import os, signal, sys, runpy\n"
+        "import editorial.backup as backup\n"
+        "def stopped_half_way(engine, out):\n"
+        '    out.write(\'{"format": "editorial-dump"}\\n\')\n'
+        "    out.flush()\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    return {}\n"
+        "backup.dump = stopped_half_way\n"
+        "sys.argv = ['editorial', 'dump', sys.argv[1]]\n"
+        "runpy.run_module('editorial', run_name='__main__')\n"
+    )
+    target = tmp_path / "store.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(target)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if "store.jsonl" in p.name) == []

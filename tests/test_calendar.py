@@ -273,6 +273,13 @@ def test_cli_rejects_bad_input_with_the_field(site, people):
     assert bad_term.exit_code == 1 and "unknown audience 'cfo'" in bad_term.output
 
 
+def test_cli_names_a_taxonomy_it_cannot_read(settings, content_dir):
+    (content_dir / "taxonomy.yaml").unlink()
+    result = runner.invoke(cli, ["calendar"])
+    assert result.exit_code == 1, result.output
+    assert "taxonomy.yaml: cannot read the taxonomy file" in result.output
+
+
 def test_missing_pieces_are_left_out(session, site, people):
     gone = session.exec(select(Piece).where(Piece.slug == "gone")).one()
     assert gone.publish_at is not None

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,40 @@ def test_init_creates_a_site_that_ingests_cleanly(settings: Settings, tmp_path: 
     assert "is not empty" in again.output
 
 
+def test_init_names_a_place_it_cannot_use(settings: Settings, tmp_path: Path) -> None:
+    file = tmp_path / "notes.txt"
+    file.write_text("keep me")
+    into_file = runner.invoke(app, ["init", str(file)])
+    assert into_file.exit_code == 1
+    assert f"{file} is a file; choose a new folder." in into_file.output
+    below_file = runner.invoke(app, ["init", str(file / "site")])
+    assert below_file.exit_code == 1
+    assert f"Cannot create {file / 'site'}: Not a directory" in below_file.output
+    assert file.read_text() == "keep me"
+
+
+def test_text_with_brackets_is_printed_as_written(
+    settings: Settings, content_dir: Path, tmp_path: Path
+) -> None:
+    """Rich read '[bold]' as a style and '[/webinar]' as a closing tag it could not match:
+    the first vanished from the listing, the second stopped the command with a MarkupError."""
+    due = date.today() + timedelta(days=10)
+    title = "Costs [/webinar] and [bold]rates[/bold]"
+    (content_dir / "brackets.md").write_text(
+        f'---\ntitle: "{title}"\nstatus: planned\ndue: {due}\n---\nBody.\n', encoding="utf-8"
+    )
+    assert runner.invoke(app, ["ingest", "--quiet"]).exit_code == 0
+    wide = {"COLUMNS": "200"}
+    for command in (["pieces"], ["calendar"]):
+        result = runner.invoke(app, command, env=wide)
+        assert result.exit_code == 0, result.output
+        assert title in result.output
+    folder = tmp_path / "[/x]"
+    created = runner.invoke(app, ["init", str(folder)], env=wide)
+    assert created.exit_code == 0, created.output
+    assert f"Created {folder}." in created.output
+
+
 def test_pieces_lists_every_status_with_filters(settings: Settings) -> None:
     assert runner.invoke(app, ["ingest", "--quiet"]).exit_code == 0
     result = runner.invoke(app, ["pieces", "--format", "json"])
@@ -97,6 +132,13 @@ def test_pieces_lists_every_status_with_filters(settings: Settings) -> None:
     table = runner.invoke(app, ["pieces", "--audience", "finance"])
     assert "cloud-basics-finance" in table.output
     assert "analytics-plan" not in table.output
+
+
+def test_pieces_refuses_a_status_that_does_not_exist(settings: Settings) -> None:
+    """As /api/pieces does (422); it listed "0 of 0", as if no piece had that status."""
+    result = runner.invoke(app, ["pieces", "--status", "publised"])
+    assert result.exit_code == 2
+    assert "--status" in result.output and "'publised' is not one of" in result.output
 
 
 def test_db_upgrade_reports_the_revision(settings: Settings) -> None:
@@ -216,6 +258,12 @@ def test_a_feedback_address_that_cannot_work_is_refused(
         ("SITE_TITLE", "Insights\x1b", "the site title contains a control character (U+001B)"),
         ("TIMEZONE", "Mars/Base", "unknown time zone 'Mars/Base'; give an IANA name such as"),
         ("TIMEZONE", "America", "unknown time zone 'America'; give an IANA name such as"),
+        ("DATABASE_URL", "editorial.db", "not a database URL; give one such as sqlite:///"),
+        ("TRUSTED_PROXIES", "10.0.0.5, proxy.internal", "'proxy.internal' is not an IP address"),
+        ("FEEDBACK_ORIGINS", "https://a.example, b.example", "'b.example' is not an origin"),
+        ("RATING_PRIOR_WEIGHT", "inf", "Input should be a finite number"),
+        ("PAGE_CACHE_SECONDS", "Infinity", "Input should be a finite number"),
+        ("IP_RETENTION_DAYS", "999999999", "Input should be less than or equal to 36500"),
     ],
 )
 def test_a_setting_that_cannot_be_used_is_named(
@@ -226,6 +274,52 @@ def test_a_setting_that_cannot_be_used_is_named(
     assert result.exit_code == 2
     assert f"Setting EDITORIAL_{name}: {problem}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_settings_file_that_is_not_utf8_is_named(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A .env saved in Latin-1 by an editor, say."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_bytes(b"EDITORIAL_SITE_TITLE=Caf\xe9 Insights\n")
+    result = runner.invoke(app, ["pieces"])
+    assert result.exit_code == 2, result.output
+    assert f"Settings file {tmp_path / '.env'}: not UTF-8 text (byte 24)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("url", "shown", "problem"),
+    [
+        ("sqlite:///{tmp}/missing/x.db", "sqlite:///{tmp}/missing/x.db", "unable to open"),
+        ("nosuchdb://host/x", "nosuchdb://host/x", "Can't load plugin"),
+        ("postgresql+psycopg://ed:sekrit@127.0.0.1:1/x", "postgresql+psycopg://ed:***@", "failed"),
+    ],
+)
+def test_a_store_that_cannot_be_used_is_named(
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    shown: str,
+    problem: str,
+) -> None:
+    """A wrong EDITORIAL_DATABASE_URL is named (without its password), not a traceback."""
+    monkeypatch.setenv("EDITORIAL_DATABASE_URL", url.format(tmp=tmp_path))
+    for command in (["pieces"], ["db", "upgrade"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 1, result.output
+        assert f"Cannot use the store at {shown.format(tmp=tmp_path)}" in result.output
+        assert problem in result.output and "sekrit" not in result.output
+        assert "Traceback" not in result.output
+
+
+def test_a_store_from_a_newer_editorial_is_refused(settings: Settings, engine) -> None:
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0099'")
+    for command in (["pieces"], ["db", "upgrade"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 1, result.output
+        assert "schema revision 0099, which this Editorial does not know" in result.output
 
 
 @pytest.mark.parametrize(
@@ -254,6 +348,28 @@ def test_a_negative_number_of_processes_is_refused(command: list[str], settings:
     assert "--workers" in result.output
 
 
+@pytest.mark.parametrize("command", [["gaps"], ["pieces"]])
+def test_a_negative_limit_is_refused(command: list[str], settings: Settings) -> None:
+    """Python's slice took -1 as "all but the last"; PostgreSQL refuses a negative LIMIT."""
+    result = runner.invoke(app, [*command, "--limit", "-1"])
+    assert result.exit_code == 2, result.output
+    assert "--limit" in result.output
+
+
+@pytest.mark.parametrize("command", [["export", ""], ["build", " "], ["export", "markdown", ""]])
+def test_an_empty_folder_name_is_refused(
+    command: list[str], settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """'editorial export "$OUT"' with OUT unset wrote the whole site into the current folder."""
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2, result.output
+    assert "the folder is empty; name one (or '.' for this folder)" in result.output
+    assert list(here.iterdir()) == []
+
+
 def test_export_into_a_file_is_refused(settings: Settings, tmp_path: Path) -> None:
     assert runner.invoke(app, ["ingest", "--quiet"]).exit_code == 0
     file = tmp_path / "site"
@@ -271,3 +387,65 @@ def test_export_into_an_unwritable_place_fails_clearly(settings: Settings, tmp_p
     result = runner.invoke(app, ["export", str(blocker / "out")])
     assert result.exit_code == 1
     assert "Export failed:" in result.output
+
+
+@pytest.mark.parametrize("taxonomy", [None, "audience: [\n"])
+def test_serve_without_a_usable_taxonomy_does_not_start(
+    settings: Settings, content_dir: Path, monkeypatch: pytest.MonkeyPatch, taxonomy: str | None
+) -> None:
+    """Every page reads the taxonomy: a server without one would answer 500 to every page."""
+    import uvicorn
+
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append(app))
+    declared = (content_dir / "taxonomy.yaml").read_text(encoding="utf-8")
+    if taxonomy is None:
+        monkeypatch.setenv("EDITORIAL_CONTENT_DIR", str(content_dir / "missing"))
+    else:
+        (content_dir / "taxonomy.yaml").write_text(taxonomy, encoding="utf-8")
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 1, result.output
+    assert "Cannot serve: " in result.output and "taxonomy" in result.output
+    assert "EDITORIAL_CONTENT_DIR" in result.output
+    assert started == []
+    monkeypatch.setenv("EDITORIAL_CONTENT_DIR", str(content_dir))
+    (content_dir / "taxonomy.yaml").write_text(declared, encoding="utf-8")
+    assert runner.invoke(app, ["serve"]).exit_code == 0
+    assert len(started) == 1
+
+
+@pytest.mark.parametrize("port", ["0", "70000", "-1"])
+def test_serve_refuses_a_port_outside_1_to_65535(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, port: str
+) -> None:
+    """70000 was taken modulo 65536: the server listened on 4464 and its links said 70000."""
+    import uvicorn
+
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append(options))
+    result = runner.invoke(app, ["serve", "--port", port])
+    assert result.exit_code == 2, result.output
+    assert "--port" in result.output
+    assert started == []
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [("::1", "http://[::1]:8123/"), ("127.0.0.1", "http://127.0.0.1:8123/")],
+)
+def test_serve_links_to_its_own_address(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, host: str, address: str
+) -> None:
+    """Without EDITORIAL_BASE_URL, canonical links and feeds use the host and port served;
+    an IPv6 host without brackets ('http://::1:8123/') made every one of them broken."""
+    import uvicorn
+
+    from app import main
+
+    served: list[Settings] = []
+    monkeypatch.setattr(main, "create_app", lambda configured: served.append(configured))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)
+    result = runner.invoke(app, ["serve", "--host", host, "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert served[0].base_url == address
+    assert f"at {address}" in result.output

@@ -365,7 +365,10 @@ def test_a_refused_approval_leaves_the_request_for_changes_alone(
         assert move(eve, workspace, status).status_code == 303
     refused = move(eve, workspace, "approved", note="Fine\x0bwork")
     assert refused.status_code == 422 and 'role="alert">note: contains a control' in refused.text
-    assert 'id="note-draft" name="note" rows="3" maxlength="10000" required></textarea>' in refused.text
+    assert (
+        'id="note-draft" name="note" rows="3" maxlength="10000" required></textarea>'
+        in refused.text
+    )
     assert 'id="note-error"' not in refused.text
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -147,6 +148,46 @@ def test_export_markdown_command_keeps_the_site_export(
     assert (tmp_path / "site" / "index.html").is_file()
     wrong = runner.invoke(app, ["export", "site", str(tmp_path / "other")])
     assert wrong.exit_code == 2
+
+
+def test_export_markdown_refuses_a_folder_that_ingest_would_read(
+    settings, engine: Engine, content_dir: Path
+) -> None:
+    """Its files would come back as a second copy of every piece, each one an error."""
+    ingest(engine, content_dir)
+    runner = CliRunner()
+    inside = content_dir / "backup"
+    refused = runner.invoke(app, ["export", "markdown", str(inside)])
+    assert refused.exit_code == 1
+    assert f"{inside} is inside the content folder" in refused.output
+    assert not inside.exists()
+    assert ingest(engine, content_dir).errors == []
+    skipped = content_dir / "_backup"
+    assert runner.invoke(app, ["export", "markdown", str(skipped)]).exit_code == 0
+    assert (skipped / "posts" / "cloud-basics.md").is_file()
+    assert ingest(engine, content_dir).errors == []
+
+
+def test_export_markdown_names_files_it_did_not_write(
+    settings, engine: Engine, content_dir: Path, tmp_path: Path
+) -> None:
+    """A file moved since the last export into the same folder leaves its old copy there, and
+    ingesting the folder would then meet every such piece twice."""
+    ingest(engine, content_dir)
+    runner = CliRunner()
+    out = tmp_path / "md"
+    assert runner.invoke(app, ["export", "markdown", str(out)]).exit_code == 0
+    (content_dir / "moved").mkdir()
+    (content_dir / "posts" / "cloud-basics.md").rename(content_dir / "moved" / "cloud-basics.md")
+    assert ingest(engine, content_dir).errors == []
+    again = runner.invoke(app, ["export", "markdown", str(out), "--json"])
+    assert again.exit_code == 1
+    assert json.loads(again.stdout)["stale"] == ["posts/cloud-basics.md"]
+    assert f"{out / 'posts' / 'cloud-basics.md'}: not written by this export" in again.output
+    assert (out / "posts" / "cloud-basics.md").is_file()  # not ours to delete
+    (out / "posts" / "cloud-basics.md").unlink()
+    clean = runner.invoke(app, ["export", "markdown", str(out), "--json"])
+    assert clean.exit_code == 0 and json.loads(clean.stdout) == {"written": 6}
 
 
 def test_a_file_and_service_change_conflict_keeps_both(engine: Engine, content_dir: Path) -> None:
