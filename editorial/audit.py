@@ -162,16 +162,16 @@ def audit(
     groups = []
     found, names = _by_author(_grouped(session, at or clock.now()))
     for (dimension, term), (pieces, ratings, total, comments) in found.items():
-        declared = taxonomy.term(dimension, term) if taxonomy and dimension != "author" else None
+        if dimension == "author":
+            label = names[term]
+        else:
+            declared = taxonomy.term(dimension, term) if taxonomy else None
+            label = declared.label if declared else term
         groups.append(
             Group(
                 dimension,
                 term,
-                declared.label
-                if declared
-                else names.get(term, term)
-                if dimension == "author"
-                else term,
+                label,
                 pieces,
                 ratings,
                 round(total / ratings, 3) if ratings else None,

@@ -70,7 +70,7 @@ class _YAMLLoader(yaml.CSafeLoader):
         return _written(value, node.value) if type(value) in (int, float) else value
 
 
-class _WrittenInt(int):
+class _Written:
     """A YAML number that remembers how it was written, for a field that takes text: YAML 1.1
     reads `title: 3:10` as 190, `010` as 8 and `1.50` as 1.5, and a title keeps what its writer
     typed (`_as_text`)."""
@@ -78,10 +78,12 @@ class _WrittenInt(int):
     written = ""
 
 
-class _WrittenFloat(float):
-    """A YAML number with a fraction that remembers how it was written (see `_WrittenInt`)."""
+class _WrittenInt(_Written, int):
+    pass
 
-    written = ""
+
+class _WrittenFloat(_Written, float):
+    pass
 
 
 def _written(number: float, text: str) -> float:
@@ -368,7 +370,7 @@ class _Checker:
         ):
             self.fail(key, f"expected text, got a {_kind(value)}")
             return None
-        if isinstance(value, _WrittenInt | _WrittenFloat):
+        if isinstance(value, _Written):
             self.meta[key] = value.written  # the stored front matter says what the file says
         text = "" if value is None else _as_text(value).strip()
         if not text and required:
@@ -477,7 +479,7 @@ class _Checker:
             self.fail(key, f"expected a term or a list of terms, got {_kind(value)}")
             return []
         texts = list(map(_as_text, items))
-        if any(isinstance(v, _WrittenInt | _WrittenFloat) for v in items):
+        if any(isinstance(v, _Written) for v in items):
             self.meta[key] = texts if isinstance(value, list) else texts[0]
         return [text for text in texts if text.strip()]
 
@@ -536,6 +538,6 @@ def _json_safe(value: Any) -> Any:
         return [_json_safe(v) for v in value]
     if isinstance(value, datetime | date | time):
         return value.isoformat()
-    if isinstance(value, _WrittenInt | _WrittenFloat):  # stored as the plain number it stands for
+    if isinstance(value, _Written):  # stored as the plain number it stands for
         return int(value) if isinstance(value, int) else float(value)
     return value
