@@ -207,8 +207,9 @@ def _head(body: bytes) -> bytes:
 def fresh_staging(out: Path) -> Path:
     """An empty staging folder in OUT; one left by a killed export is cleared first."""
     staging = out / STAGING
-    if staging.is_symlink():
-        raise ExportError(f"refusing to use '{staging}': it is a link; remove it")
+    if staging.is_symlink() or (staging.exists() and not staging.is_dir()):
+        kind = "a link" if staging.is_symlink() else "not a folder"
+        raise ExportError(f"refusing to use '{staging}': it is {kind}; remove it")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     return staging

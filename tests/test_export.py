@@ -309,6 +309,26 @@ def test_writer_refuses_paths_outside_out(tmp_path: Path, path: str) -> None:
         Writer(tmp_path).reserve(path)
 
 
+@pytest.mark.parametrize("kind", ["a link", "not a folder"])
+def test_a_staging_name_that_is_not_a_folder_is_named_not_used(
+    store: Engine, settings: Settings, tmp_path: Path, kind: str
+) -> None:
+    """A file there failed every export with a bare 'File exists'; a link could lead the
+    staged pages elsewhere. Neither is removed: the export says what to do."""
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    staging = out / ".editorial-staging"
+    if kind == "a link":
+        staging.symlink_to(elsewhere)
+    else:
+        staging.write_text("notes")
+    with pytest.raises(ExportError, match=f"refusing to use '{staging}': it is {kind}; remove it"):
+        export(store, settings, out)
+    assert sorted(p.name for p in out.iterdir()) == [".editorial-staging"]
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_writer_refuses_two_files_at_one_path(tmp_path: Path) -> None:
     writer = Writer(tmp_path)
     writer.reserve("pieces/a/index.html")
