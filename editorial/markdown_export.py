@@ -3,7 +3,7 @@ that ingesting DIR into an empty store gives the same pieces again."""
 
 from __future__ import annotations
 
-import shutil
+import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -56,7 +56,7 @@ def export_markdown(engine: Engine, content_dir: Path, out: Path) -> MarkdownExp
     out.mkdir(parents=True, exist_ok=True)
     taxonomy = content_dir / TAXONOMY_FILE
     if taxonomy.is_file() and taxonomy.resolve() != (out / TAXONOMY_FILE).resolve():
-        shutil.copyfile(taxonomy, out / TAXONOMY_FILE)
+        _write_whole(out / TAXONOMY_FILE, taxonomy.read_bytes())
     report = MarkdownExport()
     taken: set[str] = set()
     with Session(engine) as session:
@@ -67,15 +67,28 @@ def export_markdown(engine: Engine, content_dir: Path, out: Path) -> MarkdownExp
                 assert piece.id is not None
                 rel = file_for(piece, taken)
                 text = as_markdown(front_matter_of(piece, terms.get(piece.id, {})), piece.body)
-                target = out / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text, encoding="utf-8")
+                _write_whole(out / rel, text.encode("utf-8"))
                 report.files.append(rel)
             last_id = batch[-1].id or last_id
     report.written = len(report.files)
     if out.resolve() != content_dir.resolve():  # there, every file is a piece's own
         report.stale = _left_over(out, set(report.files))
     return report
+
+
+def _write_whole(target: Path, data: bytes) -> None:
+    """Write `target` whole or not at all: through a hidden file beside it (which ingest skips),
+    renamed over it. DIR may be the content folder itself, and a full disk or a killed export
+    must not leave a piece's only source cut short."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+    except OSError as exc:  # named as the file being written, not the hidden one
+        raise OSError(exc.errno, exc.strerror, str(target)) from exc
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _left_over(out: Path, written: set[str]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import uuid
@@ -188,6 +189,46 @@ def test_export_markdown_names_files_it_did_not_write(
     (out / "posts" / "cloud-basics.md").unlink()
     clean = runner.invoke(app, ["export", "markdown", str(out), "--json"])
     assert clean.exit_code == 0 and json.loads(clean.stdout) == {"written": 6}
+
+
+class _DiskFull:
+    """A file being written that takes half of what it is given, then reports a full disk."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    def __enter__(self) -> _DiskFull:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.handle.close()
+
+    def write(self, data: Any) -> None:
+        self.handle.write(data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_export_markdown_never_leaves_a_file_cut_short(
+    engine: Engine, content_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DIR may be the content folder itself: a full disk halfway through a file left it cut
+    short, and it may be a piece's only source."""
+    ingest(engine, content_dir)
+    out = tmp_path / "md"
+    export_markdown(engine, content_dir, out)
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    opened = Path.open
+
+    def disk_full(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = opened(self, mode, *args, **kwargs)
+        return _DiskFull(handle) if "w" in mode else handle
+
+    monkeypatch.setattr(Path, "open", disk_full)
+    with pytest.raises(OSError, match="No space left on device") as caught:
+        export_markdown(engine, content_dir, out)
+    monkeypatch.undo()
+    assert caught.value.filename == str(out / "taxonomy.yaml")  # not the hidden file beside it
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
 
 
 def test_a_file_and_service_change_conflict_keeps_both(engine: Engine, content_dir: Path) -> None:
