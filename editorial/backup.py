@@ -34,6 +34,7 @@ from sqlalchemy.exc import StatementError
 from sqlmodel import SQLModel
 
 from editorial.db import HEAD, alembic_config, current_revision, known_revisions
+from editorial.wholefile import replacing
 
 FORMAT = "editorial-dump"
 VERSION = 1
@@ -140,21 +141,16 @@ def check_dump_path(path: Path, engine: Engine) -> None:
 @contextmanager
 def dump_file(path: Path) -> Iterator[IO[str]]:
     """A text stream that becomes `path` only once complete (gzip when it ends in `.gz`)."""
-    temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(temporary, "wb") as raw:
-            packed = gzip.GzipFile("", "wb", fileobj=raw, mtime=0) if path.suffix == ".gz" else raw
-            text = io.TextIOWrapper(packed, encoding="utf-8", newline="\n")
-            yield text
-            text.flush()
-            text.detach()
-            if packed is not raw:
-                packed.close()
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    with replacing(path) as temporary, open(temporary, "wb") as raw:
+        packed = gzip.GzipFile("", "wb", fileobj=raw, mtime=0) if path.suffix == ".gz" else raw
+        text = io.TextIOWrapper(packed, encoding="utf-8", newline="\n")
+        yield text
+        text.flush()
+        text.detach()
+        if packed is not raw:
+            packed.close()
+        raw.flush()
+        os.fsync(raw.fileno())
 
 
 def read_lines(path: Path) -> Iterator[str]:

@@ -3,7 +3,6 @@ that ingesting DIR into an empty store gives the same pieces again."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -14,6 +13,7 @@ from sqlmodel import Session, col, select
 from editorial.models import Piece
 from editorial.pieces import terms_of
 from editorial.snapshot import as_markdown, front_matter_of
+from editorial.wholefile import replacing
 
 TAXONOMY_FILE = "taxonomy.yaml"
 BATCH = 500
@@ -77,18 +77,14 @@ def export_markdown(engine: Engine, content_dir: Path, out: Path) -> MarkdownExp
 
 
 def _write_whole(target: Path, data: bytes) -> None:
-    """Write `target` whole or not at all: through a hidden file beside it (which ingest skips),
-    renamed over it. DIR may be the content folder itself, and a full disk or a killed export
-    must not leave a piece's only source cut short."""
+    """Write `target` whole or not at all: DIR may be the content folder itself, and a full
+    disk or a killed export must not leave a piece's only source cut short."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp{os.getpid()}")
     try:
-        temporary.write_bytes(data)
-        os.replace(temporary, target)
+        with replacing(target) as temporary:
+            temporary.write_bytes(data)
     except OSError as exc:  # named as the file being written, not the hidden one
         raise OSError(exc.errno, exc.strerror, str(target)) from exc
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _left_over(out: Path, written: set[str]) -> list[str]:
