@@ -6,14 +6,17 @@ start quickly."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from functools import cache
+from html import unescape as html_unescape
 from itertools import filterfalse
 from typing import Any
 
 # Bump when the rendering rules change, so that cached HTML is rebuilt on the next ingest
-# (2: headings shifted below the page's own <h1>; anchors clear of the page's ids).
-RENDER_VERSION = "2"
+# (2: headings shifted below the page's own <h1>; anchors clear of the page's ids;
+# 3: markdown-it-pyrs in place of markdown-it-py, the same HTML).
+RENDER_VERSION = "3"
 WORDS_PER_MINUTE = 230
 # A word: letters or digits, possibly joined by single apostrophes or hyphens ("buyer's", "B2B").
 WORD_RE = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*")
@@ -46,9 +49,108 @@ _EXTRA_ATTRIBUTES = {
 }
 
 
+def render_markdown(text: str) -> str:
+    """Render Markdown and sanitise the result; raw HTML survives only where it is harmless.
+
+    markdown-it-py with its plugins defines the output. markdown-it-pyrs, its port to Rust, gives
+    the same bytes about eight times faster, and renders every text the screen `_fast_agrees`
+    lets through; the rest, and any text it fails on, go to markdown-it-py."""
+    if not text.endswith("\n"):
+        text += "\n"  # as every file ends; both parsers then end a last block alike
+    if _fast_agrees(text):
+        try:
+            return _fast()(text)
+        except BaseException as error:  # a panic in Rust arrives as a BaseException
+            if type(error).__name__ != "PanicException":
+                raise
+    return _reference()(text)
+
+
+# What markdown-it-pyrs is known to render otherwise than markdown-it-py, found by comparing the
+# two on generated texts (tests/test_markdown.py); a text holding any of it goes to the latter.
+# Footnotes (a definition interrupting a paragraph, a note referred to twice, a label defined
+# twice); HTML comments and declarations (`<!-->` ends a comment since CommonMark 0.31); runs of
+# three tildes or more; code spans of spaces alone (not trimmed); what may define a link
+# reference (some destinations are refused).
+_REFERENCE_MARKS = ("[^", "<!", "~~~", "` `", "`  ", "]:")
+# A line that may be an empty list item, in a quote or list or not (which may or may not end a
+# quote's paragraph); searched in the text after a line break.
+_REFERENCE_LINE_RE = re.compile(r"\n[ >+*-]*(?:[-+*]|\d{1,9}[.)]) *\n")
+# Raw HTML headings and quotes, so that those in the output are all Markdown's own.
+_REFERENCE_HTML_RE = re.compile(r"(?i:</?(?:h[1-6]|blockquote)\b)")
+# A run of emphasis or strikethrough marks.
+_MARKS_RE = re.compile(r"[*_~]+")
+_BLANK_LINE_RE = re.compile(r"\n[ \t]*\n")
+# A line that may be a table's delimiter row (dashes alone are a heading's underline or a rule
+# to both parsers); searched in the text after a line break.
+_DELIMITER_ROW_RE = re.compile(r"\n(?=[ -]*[|:])[ |:-]*-[ |:-]*\n")
+_BACKTICKS_RE = re.compile(r"`+")
+
+
+def _fast_agrees(text: str) -> bool:
+    """Whether markdown-it-pyrs renders the text (ended by a line break) as markdown-it-py does.
+    Besides the marks above, a text is left to markdown-it-py when it holds:
+    - a character Python does not print but the line break: tabs (expanded after `>`), other
+      control characters, and the spaces beyond ASCII, which markdown-it-py strips from the
+      ends of a line as Python does;
+    - an emphasis or strikethrough mark beside a character beyond ASCII, which may be a
+      symbol: punctuation to CommonMark 0.31 and markdown-it-py, a letter to markdown-it-pyrs;
+    - a block that may hold a table with a line that does not start with `|` (a list may follow
+      a table), or a backtick run that no run of its length closes (markdown-it-pyrs 0.4 can
+      panic on one)."""
+    if any(mark in text for mark in _REFERENCE_MARKS):
+        return False
+    if not text.replace("\n", "").isprintable() or _REFERENCE_LINE_RE.search("\n" + text):
+        return False
+    if "<" in text and _REFERENCE_HTML_RE.search(text):
+        return False
+    if not text.isascii() and _beside_wide(text):
+        return False
+    tables = ("|" in text or ":" in text) and _DELIMITER_ROW_RE.search("\n" + text) is not None
+    if tables or "`" in text:
+        return all(_block_agrees(block, tables) for block in _BLANK_LINE_RE.split(text))
+    return True
+
+
+def _block_agrees(block: str, tables: bool) -> bool:
+    """Whether a block has no table with a line that does not start with `|`, and no backtick
+    run that no run of its length closes."""
+    if tables and _DELIMITER_ROW_RE.search(f"\n{block}\n"):
+        rows = block.strip("\n").split("\n")
+        return all(row[:1] == "|" for row in rows) and _backticks_close(block)
+    return _backticks_close(block)
+
+
+def _backticks_close(block: str) -> bool:
+    """Whether every backtick run in the block has a run of its length to close it."""
+    runs = Counter(map(len, _BACKTICKS_RE.findall(block))) if "`" in block else {}
+    return not any(count % 2 for count in runs.values())
+
+
+def _beside_wide(text: str) -> bool:
+    """Whether a run of emphasis or strikethrough marks touches a character beyond ASCII."""
+    for run in _MARKS_RE.finditer(text):
+        start, end = run.span()
+        if (start and not text[start - 1].isascii()) or not text[end : end + 1].isascii():
+            return True
+    return False
+
+
 @cache
-def _renderer() -> Callable[[str], str]:
-    import nh3
+def _fast() -> Callable[[str], str]:
+    from markdown_it_pyrs import MarkdownIt
+
+    parser = MarkdownIt("commonmark").enable_many(["table", "strikethrough"])
+    cleaner = _sanitiser()
+    return lambda text: cleaner.clean(_EMPTY_QUOTE_RE.sub(r"\1", _headings(parser.render(text))))
+
+
+# An empty block quote, which markdown-it-pyrs writes with a line break inside.
+_EMPTY_QUOTE_RE = re.compile(r"(<blockquote>)\n(?=</blockquote>)")
+
+
+@cache
+def _reference() -> Callable[[str], str]:
     from markdown_it import MarkdownIt
     from mdit_py_plugins.anchors import anchors_plugin
     from mdit_py_plugins.anchors.index import slugify as github
@@ -61,15 +163,7 @@ def _renderer() -> Callable[[str], str]:
     )
     parser.core.ruler.push("below_title", _below_title)
     parser.use(anchors_plugin, min_level=2, max_level=4, slug_func=lambda t: _anchor(github(t)))
-    attributes = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
-    for tag, attrs in _EXTRA_ATTRIBUTES.items():
-        attributes.setdefault(tag, set()).update(attrs)
-    cleaner = nh3.Cleaner(
-        tags=nh3.ALLOWED_TAGS | {"section"},
-        attributes=attributes,
-        filter_style_properties={"text-align"},
-        link_rel="noopener noreferrer",
-    )
+    cleaner = _sanitiser()
     return lambda text: cleaner.clean(parser.render(text))
 
 
@@ -82,15 +176,71 @@ def _below_title(state: Any) -> None:
             token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
 
 
+def _sanitiser() -> Any:
+    """nh3's cleaner with its safe defaults, plus what tables, footnotes and anchors need."""
+    import nh3
+
+    attributes = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
+    for tag, attrs in _EXTRA_ATTRIBUTES.items():
+        attributes.setdefault(tag, set()).update(attrs)
+    return nh3.Cleaner(
+        tags=nh3.ALLOWED_TAGS | {"section"},
+        attributes=attributes,
+        filter_style_properties={"text-align"},
+        link_rel="noopener noreferrer",
+    )
+
+
+# A heading that Markdown made: its level, and its content up to the closing tag. A heading's
+# content is one line, or a few for a setext heading, and ends its line.
+_HEADING_RE = re.compile(r"<h([1-6])>(.*?)</h\1>\n", re.DOTALL)
+# What a heading's anchor is not made from: its tags and comments.
+_TAG_RE = re.compile(r"<!--.*?-->|<(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.DOTALL)
+_SLUG_DROP_RE = re.compile(r"[^\w\u4e00-\u9fff\- ]")
+
+
+def _headings(html: str) -> str:
+    """The page's title is its only <h1>: a body that uses `#` headings has every heading moved
+    one level down (an <h6> stays). Headings at levels 2 to 4 then get an id for a link to them,
+    from their text by GitHub's rule, unique in the page."""
+    headings = list(_HEADING_RE.finditer(html))
+    if not headings:
+        return html
+    shift = any(match[1] == "1" for match in headings)
+    taken: set[str] = set()
+    parts: list[str] = []
+    start = 0
+    for match in headings:
+        level = min(int(match[1]) + shift, 6)
+        content = match[2]
+        attribute = ""
+        if 2 <= level <= 4:
+            attribute = f' id="{_unique(_anchor(_slug(content)), taken)}"'
+        parts += [html[start : match.start()], f"<h{level}{attribute}>{content}</h{level}>\n"]
+        start = match.end()
+    parts.append(html[start:])
+    return "".join(parts)
+
+
+def _slug(content: str) -> str:
+    """GitHub's slug of a heading's text: lower case, spaces to hyphens, no punctuation."""
+    text = html_unescape(_TAG_RE.sub("", content))
+    return _SLUG_DROP_RE.sub("", text.lower().replace(" ", "-"))
+
+
+def _unique(slug: str, taken: set[str]) -> str:
+    """The slug, or the slug with the first free number appended when the page has it already."""
+    unique, number = slug, 1
+    while unique in taken:
+        unique, number = f"{slug}-{number}", number + 1
+    taken.add(unique)
+    return unique
+
+
 def _anchor(slug: str) -> str:
     """A heading's id from its slug by GitHub's rule, kept clear of the page's ids, never empty."""
     slug = slug or "section"
     return f"{slug}-section" if slug in PAGE_IDS or PAGE_ID_RE.fullmatch(slug) else slug
-
-
-def render_markdown(text: str) -> str:
-    """Render Markdown and sanitise the result; raw HTML survives only where it is harmless."""
-    return _renderer()(text)
 
 
 def count_words(text: str) -> int:

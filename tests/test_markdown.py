@@ -1,0 +1,102 @@
+"""The Markdown renderer's two parsers: markdown-it-pyrs renders what it agrees on, markdown-it-py
+defines the output. Whatever the text, render_markdown gives markdown-it-py's bytes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from editorial import markdown
+from editorial.markdown import render_markdown
+from editorial.source import _decode, _split
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def reference(text: str) -> str:
+    """markdown-it-py's rendering of a text, ended by a line break as every file is."""
+    return markdown._reference()(text if text.endswith("\n") else text + "\n")
+
+
+# Pieces of Markdown that meet each other in every order: block starts, inline markup, raw HTML,
+# entities, links, code, tables, and what the screen sends to markdown-it-py.
+_ATOMS = [
+    *("#", "## ", "# ", "### ", "\n", "\n\n", " ", "  ", "    ", "\t", "> ", "- ", "+ ", "1. "),
+    *("*", "**", "_", "`", "``", "```", "~~", "[", "]", "(", ")", "![i](s.png)", "[a](/b)"),
+    *("|", "| a | b |\n", "|:-|-:|\n", "---", "===", ":-", "\\", "!", "=", "<", ">", '"', "'"),
+    *("<b>", "</b>", "<h2>", "</h2>", "<div>", "</div>", "<!--", "-->", "<script>", "&amp;"),
+    *("&", "&#35;", "&copy;", "http://x.example", "<https://y.example>", "[^1]", "[^1]: "),
+    *("[x]: /u", "[x]", "word", "Buyer's", "Ünï", "中文", "content", "feedback", "x"),
+]
+_documents = st.lists(st.sampled_from(_ATOMS), max_size=60).map("".join)
+_words = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=200)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_documents)
+@example("# T\n\n## A\n\n## A\n\n### a\n\n#### deep\n\n##### five\n\n###### six")
+@example("## content\n\n## fn1\n\n##\n\n## !!!\n\n## x\n## x-1\n## x")
+@example('<h2>raw</h2>\n\n## md <span title="a>b">x</span> `c<d` &amp; &copy;')
+@example("Setext *one*\nline two\n========\n\n> ## quoted\n\n- ## in list\n\n1. # h1")
+@example("[a ``b")  # markdown-it-pyrs 0.4 panics on it
+@example("text[^a] and[^b]\n\n[^a]: a\n[^b]: b\n\n> quote[^a]")
+@example("x <!--> y")
+@example("```    ```")
+@example("[x]: /u<b>\\")
+@example(">\t</h2>!1.word")
+def test_the_output_is_markdown_it_pys_whatever_the_text(text: str) -> None:
+    assert render_markdown(text) == reference(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_words)
+def test_any_text_at_all_renders_as_markdown_it_py_renders_it(text: str) -> None:
+    assert render_markdown(text) == reference(text)
+
+
+def test_the_fast_parser_takes_plain_pieces_and_leaves_the_rest() -> None:
+    assert markdown._fast_agrees("## A heading\n\nText with **bold**, `code` and [a link](/x).\n")
+    for text in (
+        "Noted.[^1]\n\n[^1]: The note.\n",
+        "A comment <!-- for editors -->.\n",
+        "[see `the guide\n",
+        "A tab\there.\n",
+        "[guide]: https://example.com/guide\n",
+        "`  `\n",
+    ):
+        assert not markdown._fast_agrees(text), text
+
+
+def test_a_panic_in_the_fast_parser_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    class PanicException(BaseException):  # the name pyo3 gives a panic in Rust
+        pass
+
+    def panic(text: str) -> str:
+        raise PanicException("index out of bounds")
+
+    monkeypatch.setattr(markdown, "_fast", lambda: panic)
+    assert render_markdown("## Title\n\nText.") == reference("## Title\n\nText.")
+
+
+def test_other_errors_of_the_fast_parser_are_not_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(text: str) -> str:
+        raise MemoryError
+
+    monkeypatch.setattr(markdown, "_fast", lambda: fail)
+    with pytest.raises(MemoryError):
+        render_markdown("Text.")
+
+
+@pytest.mark.parametrize("folder", ["content", "tests/fixtures"])
+def test_the_sample_site_and_fixtures_render_as_markdown_it_py_renders_them(folder: str) -> None:
+    files = sorted((ROOT / folder).rglob("*.md"))
+    assert files
+    for path in files:
+        try:
+            body = _split(_decode(path.read_bytes()))[1]
+        except Exception:  # a fixture that is broken on purpose: its whole text, then
+            body = path.read_bytes().decode("utf-8", "replace")
+        assert render_markdown(body) == reference(body), path
