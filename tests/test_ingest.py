@@ -649,3 +649,22 @@ def test_cli_with_a_broken_taxonomy(settings: Settings, content_dir: Path) -> No
     result = runner.invoke(app, ["ingest"])
     assert result.exit_code == 1
     assert f"{content_dir / 'taxonomy.yaml'}: cannot read the taxonomy file" in result.output
+
+
+def test_a_batch_keeps_its_pages_in_memory_and_then_the_connection_is_as_before(
+    engine: Engine, content_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("a page cache setting of SQLite's")
+    seen: list[int] = []
+    insert = StoreWriter._insert
+
+    def watched(self: StoreWriter, connection: Any, items: list, stamp: Any) -> list:
+        seen.append(connection.exec_driver_sql("PRAGMA cache_spill").scalar())
+        return insert(self, connection, items, stamp)
+
+    monkeypatch.setattr(StoreWriter, "_insert", watched)
+    ingest(engine, content_dir)
+    assert seen and set(seen) == {0}
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA cache_spill").scalar() > 0
