@@ -333,6 +333,10 @@ class StoreWriter:
             for rel, digest, data, target in revised
         ]
         if terms:
+            # One dimension after another: the triggers that keep `piececell` find a piece's
+            # terms of the other dimensions missing, and stop early, until the last dimension
+            # completes its cells; a piece's terms in the order written took 25% longer.
+            terms.sort(key=lambda row: (row["dimension"], row["term"], row["piece_id"]))
             connection.execute(insert(TERM), terms)
         if revisions:
             connection.execute(insert(REVISION), revisions)
