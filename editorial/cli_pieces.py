@@ -13,10 +13,12 @@ from editorial.clitools import (
     OutputFormat,
     StageOption,
     TopicOption,
+    fail,
     load_settings,
     open_store,
     screen,
 )
+from editorial.settings import Settings
 
 
 def _known_status(value: str | None) -> str | None:
@@ -26,6 +28,26 @@ def _known_status(value: str | None) -> str | None:
     if value is not None and value not in set(Status):
         raise typer.BadParameter(f"'{value}' is not one of {', '.join(Status)}")
     return value
+
+
+def _resolved(settings: Settings, **given: str | None) -> list[str | None]:
+    """Each term filter as the slug it names, by slug or label in any case, as pieces are
+    tagged; an unknown term is an error naming the closest declared one, where it would list
+    nothing. Without a readable taxonomy the filters are taken as written."""
+    from editorial.coverage import CoverageError, resolve_term
+    from editorial.taxonomy import TaxonomyError, load_taxonomy
+
+    if not any(given.values()):
+        return list(given.values())
+    try:
+        taxonomy = load_taxonomy(settings.content_dir / "taxonomy.yaml")
+    except (OSError, TaxonomyError):
+        return list(given.values())
+    try:
+        return [value and resolve_term(taxonomy, dim, value) for dim, value in given.items()]
+    except CoverageError as exc:
+        fail(f"{exc}")
+        raise typer.Exit(1) from exc
 
 
 def list_pieces_command(
@@ -48,8 +70,10 @@ def list_pieces_command(
 
     from editorial.pieces import PieceQuery, list_pieces
 
-    query = PieceQuery(audience, stage, topic, format_term, status, search, 1, limit)
-    with open_store(load_settings()) as engine, Session(engine) as session:
+    settings = load_settings()
+    terms = _resolved(settings, audience=audience, stage=stage, topic=topic, format=format_term)
+    query = PieceQuery(*terms, status, search, 1, limit)
+    with open_store(settings) as engine, Session(engine) as session:
         pieces, total = list_pieces(session, query, public_only=False)
     if output == OutputFormat.json:
         rows = [p.model_dump(mode="json", exclude={"body", "html", "front_matter"}) for p in pieces]

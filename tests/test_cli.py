@@ -134,6 +134,17 @@ def test_pieces_lists_every_status_with_filters(settings: Settings) -> None:
     assert "analytics-plan" not in table.output
 
 
+def test_pieces_takes_a_term_by_label_and_names_an_unknown_one(settings: Settings) -> None:
+    """An unknown term listed "0 of 0", as if nothing were tagged with it."""
+    assert runner.invoke(app, ["ingest", "--quiet"]).exit_code == 0
+    by_label = runner.invoke(app, ["pieces", "--audience", "FINANCE", "--format", "json"])
+    assert by_label.exit_code == 0, by_label.output
+    assert "cloud-basics-finance" in {p["slug"] for p in json.loads(by_label.stdout)["items"]}
+    typo = runner.invoke(app, ["pieces", "--audience", "finanse"])
+    assert typo.exit_code == 1
+    assert "unknown audience 'finanse'; did you mean 'finance'?" in typo.output
+
+
 def test_pieces_refuses_a_status_that_does_not_exist(settings: Settings) -> None:
     """As /api/pieces does (422); it listed "0 of 0", as if no piece had that status."""
     result = runner.invoke(app, ["pieces", "--status", "publised"])
