@@ -6,7 +6,6 @@ start quickly."""
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable
 from functools import cache
 from html import unescape as html_unescape
@@ -57,9 +56,10 @@ def render_markdown(text: str) -> str:
     lets through; the rest, and any text it fails on, go to markdown-it-py."""
     if not text.endswith("\n"):
         text += "\n"  # as every file ends; both parsers then end a last block alike
-    if _fast_agrees(text):
+    fast = _fast() if _fast_agrees(text) else None
+    if fast is not None:
         try:
-            return _fast()(text)
+            return fast(text)
         except BaseException as error:  # a panic in Rust arrives as a BaseException
             if type(error).__name__ != "PanicException":
                 raise
@@ -85,6 +85,11 @@ _BLANK_LINE_RE = re.compile(r"\n[ \t]*\n")
 # to both parsers); searched in the text after a line break.
 _DELIMITER_ROW_RE = re.compile(r"\n(?=[ -]*[|:])[ |:-]*-[ |:-]*\n")
 _BACKTICKS_RE = re.compile(r"`+")
+# A link's address with no space, parenthesis or backtick in it, and no title.
+_PLAIN_ADDRESS_RE = re.compile(r"\]\([^\s()`]*\)")
+# A line that opens or closes a fenced code block: inside quotes and list items or not, a run
+# of three backticks or more and no other backtick.
+_FENCE_LINE_RE = re.compile(r"[ >]*(?:(?:[-+*]|\d{1,9}[.)]) +)*```+[^`]*$")
 
 
 def _fast_agrees(text: str) -> bool:
@@ -95,9 +100,10 @@ def _fast_agrees(text: str) -> bool:
       ends of a line as Python does;
     - an emphasis or strikethrough mark beside a character beyond ASCII, which may be a
       symbol: punctuation to CommonMark 0.31 and markdown-it-py, a letter to markdown-it-pyrs;
+    - a line with a backtick run that opens a code span and does not close it (markdown-it-pyrs
+      0.4 can panic on one after a `[`);
     - a block that may hold a table with a line that does not start with `|` (a list may follow
-      a table), or a backtick run that no run of its length closes (markdown-it-pyrs 0.4 can
-      panic on one)."""
+      a table)."""
     if any(mark in text for mark in _REFERENCE_MARKS):
         return False
     if not text.replace("\n", "").isprintable() or _REFERENCE_LINE_RE.search("\n" + text):
@@ -106,25 +112,39 @@ def _fast_agrees(text: str) -> bool:
         return False
     if not text.isascii() and _beside_wide(text):
         return False
-    tables = ("|" in text or ":" in text) and _DELIMITER_ROW_RE.search("\n" + text) is not None
-    if tables or "`" in text:
-        return all(_block_agrees(block, tables) for block in _BLANK_LINE_RE.split(text))
+    if "`" in text and not all(map(_code_spans_close, text.split("\n"))):
+        return False
+    if ("|" in text or ":" in text) and _DELIMITER_ROW_RE.search("\n" + text):
+        return all(map(_table_rows_only, _BLANK_LINE_RE.split(text)))
     return True
 
 
-def _block_agrees(block: str, tables: bool) -> bool:
-    """Whether a block has no table with a line that does not start with `|`, and no backtick
-    run that no run of its length closes."""
-    if tables and _DELIMITER_ROW_RE.search(f"\n{block}\n"):
-        rows = block.strip("\n").split("\n")
-        return all(row[:1] == "|" for row in rows) and _backticks_close(block)
-    return _backticks_close(block)
+def _table_rows_only(block: str) -> bool:
+    """Whether a block that may hold a table has no line that does not start with `|`."""
+    if not _DELIMITER_ROW_RE.search(f"\n{block}\n"):
+        return True
+    return all(row[:1] == "|" for row in block.strip("\n").split("\n"))
 
 
-def _backticks_close(block: str) -> bool:
-    """Whether every backtick run in the block has a run of its length to close it."""
-    runs = Counter(map(len, _BACKTICKS_RE.findall(block))) if "`" in block else {}
-    return not any(count % 2 for count in runs.values())
+def _code_spans_close(line: str) -> bool:
+    """Whether each backtick run in the line that opens a code span finds its closing run (one
+    of the same length) in the line, taken left to right as a parser does; a line that only
+    opens or closes a fenced code block passes. Conservative: a line with a backtick does not
+    pass if it also holds a backslash before a backtick, `<` (an autolink or tag may hold a
+    backtick), a link address other than a plain one (it may hold one too) or `|` (a table
+    cell ends there)."""
+    if "`" not in line or _FENCE_LINE_RE.match(line):
+        return True
+    line = _PLAIN_ADDRESS_RE.sub("]", line) if "](" in line else line
+    if "\\`" in line or "<" in line or "](" in line or "|" in line:
+        return False
+    runs = [len(run) for run in _BACKTICKS_RE.findall(line)]
+    while runs:
+        opening = runs.pop(0)
+        if opening not in runs:
+            return False
+        del runs[: runs.index(opening) + 1]
+    return True
 
 
 def _beside_wide(text: str) -> bool:
@@ -137,8 +157,13 @@ def _beside_wide(text: str) -> bool:
 
 
 @cache
-def _fast() -> Callable[[str], str]:
-    from markdown_it_pyrs import MarkdownIt
+def _fast() -> Callable[[str], str] | None:
+    """markdown-it-pyrs's renderer, or None where it is not installed (it has no build for
+    Python 3.13 and later, nor for musl): markdown-it-py then renders every text."""
+    try:
+        from markdown_it_pyrs import MarkdownIt
+    except ImportError:
+        return None
 
     parser = MarkdownIt("commonmark").enable_many(["table", "strikethrough"])
     cleaner = _sanitiser()

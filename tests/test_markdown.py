@@ -3,6 +3,7 @@ defines the output. Whatever the text, render_markdown gives markdown-it-py's by
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,15 @@ def test_a_panic_in_the_fast_parser_falls_back(monkeypatch: pytest.MonkeyPatch) 
         raise PanicException("index out of bounds")
 
     monkeypatch.setattr(markdown, "_fast", lambda: panic)
+    assert render_markdown("## Title\n\nText.") == reference("## Title\n\nText.")
+
+
+def test_without_markdown_it_pyrs_markdown_it_py_renders_everything(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "markdown_it_pyrs", None)  # as if it were not installed
+    assert markdown._fast.__wrapped__() is None
+    monkeypatch.setattr(markdown, "_fast", markdown._fast.__wrapped__)
     assert render_markdown("## Title\n\nText.") == reference("## Title\n\nText.")
 
 
