@@ -52,8 +52,8 @@ def render_markdown(text: str) -> str:
     """Render Markdown and sanitise the result; raw HTML survives only where it is harmless.
 
     markdown-it-py with its plugins defines the output. markdown-it-pyrs, its port to Rust, gives
-    the same bytes about five times faster (sanitiser included), and renders every text the screen `_fast_agrees`
-    lets through; the rest, and any text it fails on, go to markdown-it-py."""
+    the same bytes about five times faster (sanitiser included), and renders every text the
+    screen `_fast_agrees` lets through; the rest, and any text it fails on, go to markdown-it-py."""
     if not text.endswith("\n"):
         text += "\n"  # as every file ends; both parsers then end a last block alike
     fast = _fast() if _fast_agrees(text) else None
@@ -220,8 +220,9 @@ def _sanitiser() -> Any:
 # content up to the closing tag. A heading's content is one line, or a few for a setext
 # heading, and ends its line.
 _HEADING_RE = re.compile(r"<h([1-6])>(.*?)</h\1>\n", re.DOTALL)
-# What a heading's anchor is not made from: its tags and comments.
-_TAG_RE = re.compile(r"<!--.*?-->|<(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.DOTALL)
+# What a heading's anchor is not made from: its tags (comments never come here: the screen
+# sends every text with `<!` to markdown-it-py).
+_TAG_RE = re.compile(r"<(?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
 _SLUG_DROP_RE = re.compile(r"[^\w\u4e00-\u9fff\- ]")
 
 
@@ -249,13 +250,17 @@ def _headings(html: str) -> str:
 
 
 def _slug(content: str) -> str:
-    """GitHub's slug of a heading's text: lower case, spaces to hyphens, no punctuation."""
+    """GitHub's slug of a heading's text: lower case, spaces to hyphens, no punctuation. The rule
+    of mdit-py-plugins' `slugify`, which the reference uses, written again here because importing
+    it brings markdown-it-py along (50-80 ms of every command that renders); the comparison
+    tests hold the two to the same ids."""
     text = html_unescape(_TAG_RE.sub("", content))
     return _SLUG_DROP_RE.sub("", text.lower().replace(" ", "-"))
 
 
 def _unique(slug: str, taken: set[str]) -> str:
-    """The slug, or the slug with the first free number appended when the page has it already."""
+    """The slug, or the slug with the first free number appended when the page has it already
+    (mdit-py-plugins' `unique_slug`, again for the import it would cost)."""
     unique, number = slug, 1
     while unique in taken:
         unique, number = f"{slug}-{number}", number + 1
