@@ -7,14 +7,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from editorial import clock
-from editorial.db import session_scope
-from editorial.models import Piece, PieceTerm, Revision, Status
+from editorial.db import session_scope, upsert_insert
+from editorial.models import Piece, PieceCell, PieceTerm, Revision, Status
 from editorial.source import STATUSES, PieceData, SourceError
 
 # What a file gives its piece (besides its terms).
@@ -40,9 +41,36 @@ _CONTENT = (
 PIECE = Piece.__table__  # type: ignore[attr-defined]
 TERM = PieceTerm.__table__  # type: ignore[attr-defined]
 REVISION = Revision.__table__  # type: ignore[attr-defined]
+CELL = PieceCell.__table__  # type: ignore[attr-defined]
 _SNAPSHOT = (PIECE.c.status, PIECE.c.title, PIECE.c.front_matter, PIECE.c.body)
 _RENAME = update(PIECE).where(PIECE.c.id == bindparam("b_id")).values(slug=bindparam("b_slug"))
 Parsed = tuple[str, str, str | None, PieceData | list[SourceError]]  # path, hash, stat, result
+# The triggers of migration 0006 that complete a piece's `piececell` rows as its terms arrive,
+# and their definitions as the store holds them.
+CELL_TRIGGERS = ("piececell_audience_added", "piececell_stage_added", "piececell_topic_added")
+_TRIGGERS = text(
+    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN :names"
+).bindparams(bindparam("names", expanding=True))
+
+
+@cache
+def _cells_of_pieces() -> Any:
+    """Insert every audience x stage x topic cell of the pieces `ids` (SQLite), with the piece's
+    coverage columns: what the triggers of migration 0006 insert as their terms arrive."""
+    tags = {d: TERM.alias(d) for d in ("audience", "stage", "topic")}
+    joined = PIECE
+    for dimension, tag in tags.items():
+        joined = joined.join(tag, (tag.c.piece_id == PIECE.c.id) & (tag.c.dimension == dimension))
+    copied = [c.name for c in CELL.columns if c.name not in (*tags, "piece_id")]
+    cells = (
+        select(*(t.c.term for t in tags.values()), PIECE.c.id, *(PIECE.c[c] for c in copied))
+        .select_from(joined)
+        .where(PIECE.c.id.in_(bindparam("ids", expanding=True)))
+    )
+    statement = upsert_insert("sqlite")(CELL).from_select([*tags, "piece_id", *copied], cells)
+    return statement.on_conflict_do_nothing()
+
+
 # A file read again rewrites its piece; `modified_at` changes only when a moment is given.
 _UPDATE = (
     update(PIECE)
@@ -334,11 +362,12 @@ class StoreWriter:
             for rel, digest, data, target in revised
         ]
         if terms:
-            # One dimension after another: the triggers that keep `piececell` find a piece's
-            # terms of the other dimensions missing, and stop early, until the last dimension
-            # completes its cells; a piece's terms in the order written took 25% longer.
+            # One dimension after another: where the triggers that keep `piececell` run, they
+            # find a piece's terms of the other dimensions missing, and stop early, until the
+            # last dimension completes its cells (25% faster than in the order written).
             terms.sort(key=lambda row: (row["dimension"], row["term"], row["piece_id"]))
-            connection.execute(insert(TERM), terms)
+            with _cells_in_bulk(connection, [target.id for *_, target in items]):
+                connection.execute(insert(TERM), terms)
         if revisions:
             connection.execute(insert(REVISION), revisions)
 
@@ -495,6 +524,30 @@ def _unspilled(connection: Any) -> Iterator[None]:
     finally:
         with suppress(SQLAlchemyError):  # a failed batch's own error is the one to report
             connection.exec_driver_sql("PRAGMA cache_spill=ON")
+
+
+@contextmanager
+def _cells_in_bulk(connection: Any, ids: list[int]) -> Iterator[None]:
+    """On SQLite, the terms written inside make the `piececell` rows of pieces `ids` in one
+    statement afterwards, rather than through the row triggers: the mere presence of an insert
+    trigger made inserting the 60,000 terms of a 10,000-piece corpus take 1.2-1.5 s where it
+    takes 0.6-0.7 s without, and the triggers' joins took 0.8 s more where one statement takes
+    0.4 s. The triggers are dropped and created again from the store's own definitions, all in
+    the writer's transaction (SQLite's DDL is transactional): no other session ever sees the
+    store without them, and no other writer can write terms meanwhile, SQLite having one writer
+    at a time. PostgreSQL keeps its row triggers."""
+    dbapi = connection.connection.dbapi_connection
+    if connection.dialect.name != "sqlite" or not dbapi.in_transaction:
+        yield  # outside a transaction, DDL would take effect at once: the triggers do it
+        return
+    found = connection.execute(_TRIGGERS, {"names": list(CELL_TRIGGERS)})
+    definitions = found.scalars().all()
+    for name in CELL_TRIGGERS:
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+    yield
+    connection.execute(_cells_of_pieces(), {"ids": ids})
+    for definition in definitions:
+        connection.exec_driver_sql(definition)
 
 
 def _conflict_message(target: Known) -> str:

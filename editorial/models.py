@@ -143,8 +143,10 @@ class PieceTerm(SQLModel, table=True):
 class PieceCell(SQLModel, table=True):
     """Derived: one row per piece and audience x stage x topic cell it is tagged for, with
     the piece's coverage columns. Database triggers (migration 0006) keep it in step with
-    `piece` and `pieceterm`; nothing writes it directly, and dumps leave it out. Ordered by
-    cell, so that the coverage report reads it in one pass without sorting."""
+    `piece` and `pieceterm`; only ingest on SQLite writes it directly, making a batch's cells in
+    one statement with the insert triggers set aside (`ingest_store._cells_in_bulk`). Dumps
+    leave it out. Ordered by cell, so that the coverage report reads it in one pass without
+    sorting."""
 
     __table_args__ = (
         Index("ix_piececell_piece_id", "piece_id"),

@@ -9,13 +9,16 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, delete, insert, update
+from sqlalchemy import Engine, bindparam, delete, insert, text, update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 from storekit import extra_store, fill
 
+from editorial import ingest_store
 from editorial.backup import dump, read_lines, restore
 from editorial.coverage import Window, counts_query, coverage
 from editorial.db import alembic_config, make_engine, upgrade
+from editorial.ingest import ingest
 from editorial.models import Piece, PieceCell, PieceTerm, Status
 from editorial.taxonomy import load_taxonomy
 from tests.test_coverage import TAXONOMY, Spec, as_rows, store
@@ -128,6 +131,50 @@ def test_orm_edits_of_a_loaded_piece_reach_its_cells(
     cell = ("cio", "purchase", "cloud")
     assert (was[cell].planned, was[cell].fresh) == (1, 1)
     assert (after[cell].planned, after[cell].fresh) == (0, 2)
+
+
+def test_ingest_makes_the_cells_its_way_and_leaves_the_triggers_in_place(
+    engine: Engine, session: Session, content_dir: Path
+) -> None:
+    """Ingest may make its pieces' cells in one statement (on SQLite it does): the same cells,
+    for new pieces as for pieces whose terms changed, and the triggers are there afterwards
+    for every other writer."""
+    assert not ingest(engine, content_dir).errors
+    first = stored(session)
+    assert first == recomputed(session) != set()
+    path = content_dir / "posts" / "cloud-basics.md"
+    path.write_text(path.read_text().replace("stage: awareness", "stage: [awareness, purchase]"))
+    assert ingest(engine, content_dir).updated == 1
+    assert stored(session) == recomputed(session)
+    assert len(stored(session)) == len(first) + 1
+    piece = ids(session)["cloud-basics"]
+    session.add(PieceTerm(piece_id=piece, dimension="topic", term="security"))
+    session.commit()
+    assert stored(session) == recomputed(session)
+    assert len(stored(session)) == len(first) + 3
+
+
+def test_a_failed_ingest_batch_leaves_the_triggers_in_place(
+    engine: Engine, session: Session, content_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The triggers are set aside inside the batch's transaction: a batch that fails while
+    they are away leaves the store as it was, triggers included."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps its triggers in place during ingest")
+    failing = text("SELECT * FROM no_such_table WHERE 1 IN :ids")
+    failing = failing.bindparams(bindparam("ids", expanding=True))
+    monkeypatch.setattr(ingest_store, "_cells_of_pieces", lambda: failing)
+    with pytest.raises(OperationalError):
+        ingest(engine, content_dir)
+    assert session.exec(select(Piece)).all() == []
+    with engine.connect() as connection:
+        names = connection.execute(
+            text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        ).scalars()
+        assert set(ingest_store.CELL_TRIGGERS) <= set(names)
+    monkeypatch.undo()
+    assert not ingest(engine, content_dir).errors
+    assert stored(session) == recomputed(session) != set()
 
 
 def test_the_migration_builds_cells_from_the_rows_already_there(
