@@ -31,6 +31,10 @@ _ATOMS = [
     *("<b>", "</b>", "<h2>", "</h2>", "<div>", "</div>", "<!--", "-->", "<script>", "&amp;"),
     *("&", "&#35;", "&copy;", "http://x.example", "<https://y.example>", "[^1]", "[^1]: "),
     *("[x]: /u", "[x]", "word", "Buyer's", "Ünï", "中文", "content", "feedback", "x"),
+    # what the sanitiser changes in Markdown's own HTML, or refuses
+    *("```py\n", "```\n", "[a](foo:bar)", "[m](mailto:x@y.example)", '[t](/u "ti")', "3. "),
+    *('![i](s.png "t")', "[h](HTTP://X.EXAMPLE)", "[e]()", "[d](./a:b)", "&nbsp;", "&quot;"),
+    *("  \n", "***", "\\\n", "| a |\n|:-:|\n| b |\n", "[q](/x?a=1&b=2)", "&#0;", "&#xFEFF;"),
 ]
 _documents = st.lists(st.sampled_from(_ATOMS), max_size=60).map("".join)
 _words = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=200)
@@ -63,6 +67,42 @@ def test_the_fast_parser_never_panics_on_what_the_screen_lets_through(text: str)
     assert fast is not None
     if markdown._fast_agrees(text):
         fast(text)  # a panic in Rust is a BaseException: it fails the test
+
+
+_without_html = st.lists(st.sampled_from([a for a in _ATOMS if "<" not in a]), max_size=80)
+
+
+@pytest.mark.skipif(markdown._fast() is None, reason="markdown-it-pyrs is not installed here")
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_without_html.map("".join))
+@example('## "Q" & A\n\n```py\nx = "1"\n```\n\n[a](/b "t") ![i](s.png) ***\n\n3. x')
+def test_the_light_sanitiser_gives_the_sanitisers_bytes_or_leaves_it_to_it(text: str) -> None:
+    """What markdown-it-pyrs makes of a text without raw HTML: `_light_clean` gives nh3's bytes
+    for it, or None."""
+    text = text if text.endswith("\n") else text + "\n"
+    if not markdown._fast_agrees(text):
+        return  # markdown-it-py renders it (markdown-it-pyrs might even panic)
+    from markdown_it_pyrs import MarkdownIt
+
+    raw = MarkdownIt("commonmark").enable_many(["table", "strikethrough"]).render(text)
+    html = markdown._EMPTY_QUOTE_RE.sub(r"\1", markdown._headings(raw))
+    light = markdown._light_clean(html)
+    assert light is None or light == markdown._sanitiser().clean(html)
+
+
+def test_the_light_sanitiser_takes_plain_markdown_and_leaves_the_rest() -> None:
+    plain = '<h2 id="a">A</h2>\n<p>&quot;Q&quot; <a href="https://x.example/">x</a></p>\n<hr />\n'
+    assert markdown._light_clean(plain) == (
+        '<h2 id="a">A</h2>\n<p>"Q" <a href="https://x.example/" rel="noopener noreferrer">x</a>'
+        "</p>\n<hr>\n"
+    )
+    for html in (
+        '<p><a href="foo:bar">an address nh3 drops</a></p>\n',
+        '<p><a href="/x" title="&quot;q&quot;">a quotation mark in a tag</a></p>\n',
+        "<p>a no-break\xa0space</p>\n",
+        "<div>a tag Markdown does not write</div>\n",
+    ):
+        assert markdown._light_clean(html) is None, html
 
 
 @settings(max_examples=300, deadline=None)
