@@ -77,7 +77,7 @@ def _date(value: datetime | None, fmt: str = "%-d %B %Y") -> str:
 
 
 @lru_cache(maxsize=65536)
-def _iso(value: datetime | None) -> str:
+def iso_moment(value: datetime | None) -> str:
     """RFC 3339 in UTC, as feeds and sitemaps want it."""
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
 
@@ -180,7 +180,7 @@ def build_environment(settings: Settings, site_key: str, auto_reload: bool = Tru
     )
     env.filters["date"] = _date
     env.globals.update(piece_path=piece_path, term_path=term_path, author_path=author_path)
-    env.filters["iso"] = _iso
+    env.filters["iso"] = iso_moment
     env.filters["card"] = _card
     return env
 

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from editorial.catalog import Catalog, Entry
 from editorial.feedback import Widget
 from editorial.models import DIMENSIONS, FREE_TAG
-from editorial.render import Renderer, author_path, piece_path, term_path
+from editorial.render import Renderer, author_path, iso_moment, piece_path, term_path
 from editorial.taxonomy import Taxonomy, Term
 
 FEED_SIZE = 20
@@ -109,15 +109,17 @@ class Pages:
             for d in (*DIMENSIONS, FREE_TAG)
             if entry.terms.get(d)
         }
+        path = piece_path(entry.slug)
         return self._render(
             "piece.html",
             piece=entry,
+            article=_article(entry, self.renderer.site.absolute(path)),
             html=html,
             terms=terms,
             core=catalog.core(entry),
             variants=catalog.variants.get(entry.slug, []),
             related=catalog.related(entry) if related is None else related,
-            path=piece_path(entry.slug),
+            path=path,
             feedback=feedback,
         )
 
@@ -184,6 +186,24 @@ class Pages:
     def redirect(self, alias: str, target: str) -> str:
         """A page at an old address that sends readers to the new one."""
         return self._render("redirect.html", path=alias, target=target)
+
+
+def _article(entry: Entry, url: str) -> dict[str, Any]:
+    """A piece as a schema.org Article, for JSON-LD. What the piece lacks (an author, a summary,
+    a date) is left out rather than given as null or "". Built here rather than in the
+    template, where it took a fifth of a piece page's render time."""
+    article = {
+        "@context": "https://schema.org",
+        "@type": "Article",
+        "headline": entry.title,
+        "description": entry.summary,
+        "author": {"@type": "Person", "name": entry.author} if entry.author else None,
+        "datePublished": iso_moment(entry.publish_at),
+        "dateModified": iso_moment(entry.modified),
+        "mainEntityOfPage": url,
+        "url": url,
+    }
+    return {key: value for key, value in article.items() if value}
 
 
 def _paged(base: str, page: int) -> str:
