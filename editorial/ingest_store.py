@@ -55,8 +55,9 @@ _TRIGGERS = text(
 
 @cache
 def _cells_of_pieces() -> Any:
-    """Insert every audience x stage x topic cell of the pieces `ids` (SQLite), with the piece's
-    coverage columns: what the triggers of migration 0006 insert as their terms arrive."""
+    """The statement (SQLite's) that inserts every audience x stage x topic cell of the pieces
+    `ids`, with the piece's coverage columns: what the triggers of migration 0006 insert as
+    their terms arrive."""
     tags = {d: TERM.alias(d) for d in ("audience", "stage", "topic")}
     joined = PIECE
     for dimension, tag in tags.items():
