@@ -10,7 +10,7 @@ command `editorial build`, which does both in one process):
   (a) full build from Markdown into an empty store, against `hugo --buildDrafts` and Pelican's
       cold build of the same corpus
   (b) export from an already ingested store into an empty folder
-  (c) one changed file, then ingest + export
+  (c) one changed file, then ingest + export (the corpus's middle file, and a published piece)
   (d) nothing changed, then ingest + export
 Every scenario runs --repeat times (3 by default), the tools taking turns; the report shows
 medians, and every run's wall time beside them.
@@ -134,23 +134,30 @@ def editorial_cold(n: int, work: Path, trash: Trash) -> dict[str, Run]:
 
 def editorial_warm(n: int, work: Path, repeat: int) -> dict[str, list[Run]]:
     """(c) and (d) on the store and folder the last `editorial_cold` left: one file edited
-    (a new edit each time), then nothing changed."""
-    env, _, (ingest, export, build) = _paths(n, work)
-    content = Path(env["EDITORIAL_CONTENT_DIR"])
-    victim = sorted(content.rglob("piece-*.md"))[n // 2]
-    original = victim.read_text(encoding="utf-8")
-    results: dict[str, list[Run]] = {"c": [], "c1": [], "d": [], "d1": []}
-    try:
-        for round_ in range(repeat):
-            for key, steps in (("c", [ingest, export]), ("c1", [build])):
-                edit = f"\nOne more sentence for run {key} {round_}.\n"
-                victim.write_text(original + edit, encoding="utf-8")
-                time.sleep(2.1)  # let the edit age past ingest's racy-timestamp window
-                results[key].append(
-                    sum((timed(c, work, env) for c in steps[1:]), timed(steps[0], work, env))
-                )
-    finally:
-        victim.write_text(original, encoding="utf-8")
+    (a new edit each time), then nothing changed. (c) edits two files in turn: the corpus's
+    middle file, as every earlier run did (a draft in the standard corpus, so the export has no
+    page to write for it), and the first file from the middle on that is a published piece
+    with a page in the export (its page, lists, feeds and sitemap are written again)."""
+    env, out, (ingest, export, build) = _paths(n, work)
+    files = sorted(Path(env["EDITORIAL_CONTENT_DIR"]).rglob("piece-*.md"))
+    middle = files[n // 2]
+    public = next(f for f in files[n // 2 :] if (out / "pieces" / f.stem / "index.html").is_file())
+    shown = "published" if middle == public else "not public"
+    print(f"(c) edits {middle.name} ({shown}) and {public.name} (published)")
+    results: dict[str, list[Run]] = {"c": [], "c1": [], "cp": [], "cp1": [], "d": [], "d1": []}
+    for victim, keys in ((middle, ("c", "c1")), (public, ("cp", "cp1"))):
+        original = victim.read_text(encoding="utf-8")
+        try:
+            for round_ in range(repeat):
+                for key, steps in zip(keys, ([ingest, export], [build]), strict=True):
+                    edit = f"\nOne more sentence for run {key} {round_}.\n"
+                    victim.write_text(original + edit, encoding="utf-8")
+                    time.sleep(2.1)  # let the edit age past ingest's racy-timestamp window
+                    results[key].append(
+                        sum((timed(c, work, env) for c in steps[1:]), timed(steps[0], work, env))
+                    )
+        finally:
+            victim.write_text(original, encoding="utf-8")
     time.sleep(2.1)
     timed(build, work, env)
     timed(build, work, env)
@@ -257,6 +264,8 @@ def report(runs: dict[str, list[Run]]) -> None:
         ("(b) editorial export from the store", "b", True),
         ("(c) one file changed: ingest + export", "c", False),
         ("    one file changed: build", "c1", False),
+        ("    one published piece changed: i + e", "cp", False),
+        ("    one published piece changed: build", "cp1", False),
         ("(d) nothing changed: ingest + export", "d", False),
         ("    nothing changed: build", "d1", False),
     ]

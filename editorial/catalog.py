@@ -254,10 +254,15 @@ def _aliases(front_matter: dict | None) -> tuple[str, ...]:
     return tuple(a for a in aliases if isinstance(a, str)) if isinstance(aliases, list) else ()
 
 
-def change_key(session: Session) -> tuple:
+def change_key(session: Session, at: datetime | None = None) -> tuple:
     """Changes whenever any piece is added or changed: every write bumps a piece's `version`
-    (and sets `updated_at`), and pieces are never deleted, only archived."""
-    return tuple(session.connection().execute(_change_key_query()).one())
+    (and sets `updated_at`), and pieces are never deleted, only archived. Given a moment `at`,
+    only the pieces public then count: a draft's edit leaves the key as it was, while a piece
+    that goes public or stops being public changes it."""
+    query = _change_key_query()
+    if at is not None:
+        query = query.where(public_filter(at))
+    return tuple(session.connection().execute(query).one())
 
 
 @cache

@@ -373,7 +373,7 @@ def export_site(
         feedback = fingerprints(session)
         stamp = [
             common,
-            str(change_key(session)),
+            str(change_key(session, at)),  # the public pieces: a draft's edit changes nothing
             str(next_change(session, at)),
             _hash(sorted(feedback.items())),
         ]

@@ -500,6 +500,32 @@ def test_unpublished_piece_is_removed(
     assert Manifest.read(out).decoded() == Manifest.read(fresh).decoded()
 
 
+def test_a_draft_edit_leaves_the_export_alone_and_publishing_it_does_not(
+    store: Engine,
+    settings: Settings,
+    content_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The export is planned again only when what readers may see changed: a draft's edit is
+    answered from the manifest, without reading the catalog."""
+    out = tmp_path / "out"
+    first = export(store, settings, out)
+    draft = content_dir / "posts" / "analytics-plan.md"
+    draft.write_text(draft.read_text() + "\nA new paragraph for the plan.\n")
+    assert ingest(store, content_dir).updated == 1
+    with monkeypatch.context() as patched:
+        patched.setattr(export_module, "load_catalog", lambda *args: pytest.fail("planned again"))
+        quiet = export(store, settings, out)
+    assert (quiet.written, quiet.unchanged, quiet.removed) == (0, first.files, 0)
+    draft.write_text(draft.read_text().replace("status: planned", "status: published"))
+    assert ingest(store, content_dir).updated == 1
+    published = export(store, settings, out)
+    assert published.written > 0
+    assert "A new paragraph for the plan." in (out / "pieces/analytics-plan/index.html").read_text()
+    assert tree(out) == tree(_fresh_export(store, settings, tmp_path))
+
+
 @pytest.mark.parametrize(
     "damage",
     [
