@@ -43,16 +43,18 @@ class Entry:
     modified_at: datetime | None = None
     aliases: tuple[str, ...] = ()
     terms: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # What a listing shows of this entry; changes whenever the piece changes. An entry is made
-    # once per catalog and never changed after, so this is worked out once, when it is made
-    # (a cached property costs a lock on its first use, which planning pays for every entry).
+    # What a listing shows of this entry; changes whenever the piece changes. Every write bumps
+    # the version and sets `updated_at`; the time counts too because a store made afresh counts
+    # versions from 1 again, under pages an older store exported. An entry is made once per
+    # catalog and never changed after, so this is worked out once, when it is made (a cached
+    # property costs a lock on its first use, which planning pays for every entry).
     signature: str = field(init=False, repr=False, compare=False)
     # When the piece last changed for its readers (`last_modified`). Worked out once too: the
     # sitemap asks for it of every piece on every list.
     modified: datetime = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.signature = f"{self.slug}@{self.version}"
+        self.signature = f"{self.slug}@{self.version}@{self.updated_at.isoformat()}"
         self.modified = last_modified(self.publish_at, self.modified_at, self.updated_at)
 
     @property

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from editorial.__main__ import BATCH_GC_THRESHOLDS
+from editorial.__main__ import BATCH_GC_THRESHOLDS, SERVER_GC_THRESHOLDS
 from editorial.cli_backup import dump_command, restore_command
 from editorial.cli_calendar import calendar_command
 from editorial.cli_feedback import audit, feedback_app
@@ -205,6 +205,7 @@ def serve(
             report = run_ingest(engine, settings.content_dir, workers=settings.ingest_workers)
             _print_report(report)
     console.print(f"Serving {settings.content_dir} at {address}")
+    gc.set_threshold(*SERVER_GC_THRESHOLDS)  # short, frequent collections for a long-lived server
     uvicorn.run(
         create_app(settings),
         host=host,

@@ -130,8 +130,11 @@ class Planner:
         lists = [spec for _key, spec in sorted(self._lists(), key=itemgetter(0))]
         yield lists
         others = [*self._feeds(), *self._singles(), *self._static()]
-        pages = (piece_path(entry.slug) + "index.html" for entry in self.catalog.entries)
-        yield [*others, *self._aliases({*(s.path for s in lists + others), *pages})]
+        taken: set[str] = set()
+        if any(entry.aliases for entry in self.catalog.entries):  # most sites have none
+            taken = {s.path for s in lists + others}
+            taken.update(piece_path(entry.slug) + "index.html" for entry in self.catalog.entries)
+        yield [*others, *self._aliases(taken)]
         yield list(self._pieces())
 
     def _listing(
@@ -169,8 +172,7 @@ class Planner:
             core, related = catalog.core(entry), catalog.related(entry)
             variants = catalog.variants.get(entry.slug)  # most pieces have none
             fingerprint = _digest(
-                f"{common}\0{entry.signature}\0{entry.updated_at.isoformat()}"
-                f"\0{_joined(related)}\0{core.signature if core else ''}"
+                f"{common}\0{entry.signature}\0{_joined(related)}\0{core.signature if core else ''}"
                 f"\0{_joined(variants) if variants else ''}\0{feedback.get(entry.id, '')}"
             )
             # The related pieces go with the spec: workers may be forked before the ranking.
@@ -178,8 +180,8 @@ class Planner:
             yield Spec(piece_path(entry.slug) + "index.html", "piece", args, fingerprint)
 
     def _feeds(self) -> Iterator[Spec]:
-        def shown(entries: list[Entry]) -> list[str]:
-            return [f"{e.signature}@{e.updated_at}" for e in entries[:20]]
+        def shown(entries: list[Entry]) -> str:
+            return _joined(entries[:20])
 
         yield Spec("feed.xml", "feed", (), _hash(self.common, shown(self.catalog.entries)))
         for dimension in DIMENSIONS:
@@ -189,9 +191,7 @@ class Planner:
                 yield Spec(path, "feed", (dimension, term.slug), _hash(self.common, shown(entries)))
 
     def _singles(self) -> list[Spec]:
-        everything = _digest(
-            self.common + "".join([f"\0{e.signature}@{e.updated_at}" for e in self.catalog.entries])
-        )
+        everything = _digest(f"{self.common}\0{_joined(self.catalog.entries)}")
         parts = self.pages.sitemap_parts(self.catalog)
         return [
             Spec("sitemap.xml", "sitemap", (), everything),

