@@ -385,8 +385,9 @@ def export_site(
                 broken_links=old.broken_links,
             )
         catalog = load_catalog(session, at)
-    if not full:  # ranking related pieces is most of planning; an edit seldom changes it
-        catalog.adopt_ranking(old.related.get("key", ""), old.related.get("lists", {}))
+    saved = old.related.get("lists", {})
+    # Ranking related pieces is most of planning; an edit seldom changes it.
+    adopted = not full and catalog.adopt_ranking(old.related.get("key", ""), saved)
     planner = Planner(catalog, pages, settings, common, feedback)
     writer = Writer(out)
     specs: list[Spec] = []
@@ -418,7 +419,10 @@ def export_site(
             reported = done
     commit(writer.out)
     manifest.errors = planner.errors
-    manifest.related = {"key": catalog.ranking_key, "lists": catalog.ranking()}
+    manifest.related = {
+        "key": catalog.ranking_key,
+        "lists": saved if adopted else catalog.ranking(),
+    }
     manifest.files = {s.path: [s.fingerprint, links[s.path]] for s in specs}
     manifest.finish(writer.paths)
     report = ExportReport(

@@ -461,6 +461,7 @@ def test_incremental_export(
     export(store, settings, fresh)
     assert tree(out) == tree(fresh)
     assert Manifest.read(out).decoded() == Manifest.read(fresh).decoded()
+    assert Manifest.read(out).related == Manifest.read(fresh).related  # the adopted ranking
 
 
 def test_worker_processes_write_what_one_process_writes(
