@@ -8,11 +8,11 @@ It settles process-wide switches before the heavy imports, then hands over to `e
 - A command is a short batch job that builds hundreds of thousands of small, acyclic objects
   (rows, entries, specs, the manifest), after imports that build tens of thousands more, and
   keeps most of them to its end. Python's cycle collector would walk them again and again as
-  they accumulate, for nothing to free. In a command it waits for a million new objects: from
-  before the imports on (about 20 ms of a 0.33 s start-up), and in a one-piece `build` at
-  N = 10,000 (three collections, 40-55 ms of 0.9 s, at the hundred thousand of before).
-  `editorial.cli.main` keeps it off the imported modules for good, and `serve`, which runs for
-  days, goes back to Python's own thresholds."""
+  they accumulate, with nothing to free. In a command it waits for a million new objects rather
+  than 700: from before the imports on (about 20 ms of a 0.33 s start-up), and through a
+  `build` after one published piece's edit at N = 10,000 (at the 100,000 of before, three
+  collections took 40-55 ms of its 0.9 s). `editorial.cli.main` keeps it off the imported
+  modules for good, and `serve`, which runs for days, goes back to Python's own thresholds."""
 
 import gc
 import os
