@@ -410,9 +410,9 @@ def test_a_link_out_of_the_export_is_not_followed(
 def test_an_export_into_a_folder_made_from_another_store_rewrites_what_differs(
     engine: Engine, content_dir: Path, settings: Settings, tmp_path: Path, monkeypatch
 ) -> None:
-    """A store made afresh (deleted, or restored from an older backup) counts its versions
-    from 1 again: a list page showing the same slugs at the same versions may still show a
-    different title, so the pieces' write times count too."""
+    """A store built again from nothing counts its versions from 1 again (and one restored
+    from an older backup goes back to older ones): a list page showing the same slugs at the
+    same versions may still show a different title, so the pieces' write times count too."""
     monkeypatch.setattr(clock, "now", lambda: FROZEN)
     assert not ingest(engine, content_dir).errors
     out = tmp_path / "out"
