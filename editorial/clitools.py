@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -18,6 +20,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 
+_TERMINAL_SETTINGS = {"FORCE_COLOR", "FORCE_TERMINAL", "TTY_COMPATIBLE"}  # rich reads these
+
+
 class _Console:
     """The commands' console on standard error: rich's Console, made (and rich imported) on
     first use, since a command that prints one summary line need not pay for it. It prints
@@ -28,6 +33,16 @@ class _Console:
         from rich.console import Console
 
         return Console(stderr=True, soft_wrap=True, markup=False)
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether progress bars may be drawn. Standard error that is not a terminal, with none
+        of the settings that make rich treat it as one, is answered without importing rich: a
+        command run by a script or a job asks, and prints only a summary line."""
+        settings = _TERMINAL_SETTINGS & os.environ.keys()
+        if "real" not in self.__dict__ and not settings and not sys.stderr.isatty():
+            return False
+        return self.real.is_terminal
 
     def __getattr__(self, name: str) -> Any:
         if name == "real":  # making it failed; never recurse

@@ -484,3 +484,20 @@ def test_serve_links_to_its_own_address(
     assert result.exit_code == 0, result.output
     assert served[0].base_url == address
     assert f"at {address}" in result.output
+
+
+def test_a_command_not_on_a_terminal_asks_rich_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job or a script reading the output gets no progress bar, and the command does not
+    import rich to learn that; rich's own settings for treating a pipe as a terminal win."""
+    from editorial.clitools import _TERMINAL_SETTINGS, _Console
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    for name in _TERMINAL_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    plain = _Console()
+    assert plain.is_terminal is False
+    assert "real" not in plain.__dict__
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    forced = _Console()
+    assert forced.is_terminal is True
+    assert "real" in forced.__dict__
